@@ -1,0 +1,3 @@
+export * from './fake-http-server.ts';
+export * from './rabbitmq.ts';
+export * from './wait-for.ts';

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { EXCHANGE } from '@anton/contracts';
+import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
+
+const run = promisify(execFile);
+
+/** The broker every test shares; tests are isolated by vhost, never by renaming the wire names. */
+export const RABBITMQ_BASE_URL = process.env.RABBITMQ_TEST_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface TestVhost {
+  name: string;
+  /** amqp URL with this vhost, for a service's RABBITMQ_URL. */
+  url: string;
+  delete(): Promise<void>;
+}
+
+/** A fresh vhost on the real broker with full permissions for guest. */
+export async function createTestVhost(label = 'test'): Promise<TestVhost> {
+  const name = `anton-${label}-${randomBytes(4).toString('hex')}`;
+  await run('rabbitmqctl', ['-q', 'add_vhost', name]);
+  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+  return {
+    name,
+    url: `${RABBITMQ_BASE_URL}/${encodeURIComponent(name)}`,
+    delete: async () => {
+      await run('rabbitmqctl', ['-q', 'delete_vhost', name]).catch(() => undefined);
+    },
+  };
+}
+
+export interface Capture {
+  messages: ConsumeMessage[];
+  /** Bodies parsed as JSON, in arrival order. */
+  bodies(): unknown[];
+  close(): Promise<void>;
+}
+
+/**
+ * Binds a temporary exclusive queue to `exchange` with `routingKey` and collects what arrives,
+ * the way an outside subscriber would see the pipeline's messages.
+ */
+export async function captureMessages(
+  url: string,
+  routingKey: string,
+  { exchange = EXCHANGE, type = 'topic' }: { exchange?: string; type?: string } = {},
+): Promise<Capture> {
+  const connection: ChannelModel = await amqp.connect(url);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, type, { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, exchange, routingKey);
+  const messages: ConsumeMessage[] = [];
+  await channel.consume(queue, (msg) => msg && messages.push(msg), { noAck: true });
+  return {
+    messages,
+    bodies: () => messages.map((m) => JSON.parse(m.content.toString('utf8'))),
+    close: () => connection.close().catch(() => undefined),
+  };
+}

@@ -46,10 +46,28 @@ interface ArmedFault extends FaultOptions {
   remaining: number;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** Waits `ms`, or less when the client closes the connection first. */
+function sleepUnlessClosed(req: IncomingMessage, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    req.socket.on('close', done);
+  });
 }
 
 function compile(path: string): { pattern: RegExp; keys: string[] } {
@@ -149,8 +167,7 @@ export class FakeHttpServer {
       (f) =>
         f.remaining > 0 &&
         (f.method === undefined || f.method === recorded.method) &&
-        (f.path === undefined ||
-          (typeof f.path === 'string' ? f.path === recorded.path : f.path.test(recorded.path))),
+        (f.path === undefined || (typeof f.path === 'string' ? f.path === recorded.path : f.path.test(recorded.path))),
     );
     if (armed) {
       armed.remaining -= 1;
@@ -163,7 +180,9 @@ export class FakeHttpServer {
         sendJson(res, fault.status, fault.body, fault.headers);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      await sleepUnlessClosed(req, fault.ms);
+      // A client that gave up (its timeout fired) gets no answer, and its request consumes no script.
+      if (req.socket.destroyed) return;
     }
 
     try {

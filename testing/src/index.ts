@@ -1,3 +1,5 @@
+export * from './anthropic/fake-anthropic.ts';
+export * from './estimate-tokens.ts';
 export * from './fake-http-server.ts';
 export * from './git/git-env.ts';
 export * from './git/git-http-server.ts';

@@ -1,0 +1,240 @@
+import type { ServerResponse } from 'node:http';
+import { FakeHttpServer, type Fault, type FaultOptions, type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { AnthropicApiError, anthropicFault, invalid, sendAnthropicError } from './anthropic-errors.ts';
+import { writeMessageStream } from './message-stream.ts';
+import type { MessagesRequest } from './messages-request.ts';
+import { type CacheUsage, PromptCache, validateCacheControl } from './prompt-cache.ts';
+import { buildMessage, checkReply, type Ids, ScriptError, type ScriptedReply } from './scripted-reply.ts';
+import { checkHeaders, validateRequest } from './validate-request.ts';
+
+export { AnthropicApiError, type AnthropicErrorType } from './anthropic-errors.ts';
+export type { ContentBlockParam, MessageParam, MessagesRequest, ToolChoice, ToolParam } from './messages-request.ts';
+export type { ScriptedBlock, ScriptedReply, StopReason } from './scripted-reply.ts';
+
+export interface FakeAnthropicOptions {
+  /** The key the fake accepts (default: a fixed fake key). */
+  apiKey?: string;
+  /** Tokens a prefix must reach for a breakpoint to cache it: 1024 by default, as for Claude Sonnet. */
+  minCacheableTokens?: number;
+  /** Model ids the fake knows; when given, any other model is a 404 as from the API. */
+  models?: string[];
+  /** The clock of cache lifetimes, in ms; a test can advance it instead of waiting five minutes. */
+  now?: () => number;
+}
+
+/** Token usage of one answered request, as the response reported it. */
+export interface AnthropicUsageRecord extends CacheUsage {
+  model: string;
+  output_tokens: number;
+}
+
+export type ReplyHandler = (
+  request: MessagesRequest,
+  recorded: RecordedRequest,
+) => ScriptedReply | Promise<ScriptedReply>;
+
+const MESSAGES_PATH = '/v1/messages';
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A protocol-faithful Anthropic Messages API (`POST /v1/messages`) on 127.0.0.1: give the SDK
+ * `baseURL: fake.url` (`ANTHROPIC_BASE_URL`) and `apiKey: fake.apiKey`. It checks requests as the
+ * API does (4xx in the API's error shape), answers from a script (`enqueue`, then `setHandler`),
+ * reports token usage by the estimate in estimate-tokens.ts with prompt caching emulated
+ * (prompt-cache.ts), streams when asked, and injects faults. A script that breaks the request's
+ * own contract, or a request with no script left, is a test bug: it is answered with a 500 that
+ * names the problem (without inviting a retry) and kept in `failures`.
+ */
+export class FakeAnthropic {
+  readonly apiKey: string;
+  /** One record per answered request, in order. */
+  readonly usageLog: AnthropicUsageRecord[] = [];
+  /** Script errors: replies that break the request's contract, or requests nothing was scripted for. */
+  readonly failures: string[] = [];
+  readonly #server = new FakeHttpServer();
+  readonly #cache: PromptCache;
+  readonly #models: string[] | undefined;
+  #queue: ScriptedReply[] = [];
+  #handler: ReplyHandler | undefined;
+  #counter = 0;
+  readonly #ids: Ids = {
+    message: () => `msg_fake${this.#next()}`,
+    toolUse: () => `toolu_fake${this.#next()}`,
+  };
+
+  private constructor(options: FakeAnthropicOptions) {
+    this.apiKey = options.apiKey ?? 'sk-ant-api03-fake-key';
+    this.#models = options.models;
+    this.#cache = new PromptCache(options.minCacheableTokens ?? 1024, options.now ?? Date.now);
+    this.#server.route('POST', MESSAGES_PATH, (req, res) => this.#answer(req, res));
+    this.#server.notFound = (_req, res) =>
+      sendAnthropicError(res, new AnthropicApiError('not_found_error', 'Not Found'), this.#requestId());
+  }
+
+  static async start(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
+    const fake = new FakeAnthropic(options);
+    await fake.#server.listen();
+    return fake;
+  }
+
+  /** The SDK's baseURL (the SDK adds `/v1/messages`). */
+  get url(): string {
+    return this.#server.url;
+  }
+
+  /** Same records as `usageLog`. */
+  get usage(): AnthropicUsageRecord[] {
+    return this.usageLog;
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.#server.requests;
+  }
+
+  received(path?: string | RegExp, method?: string): RecordedRequest[] {
+    return this.#server.received(path, method);
+  }
+
+  /** Replies for the next requests, consumed in order before any handler is asked. */
+  enqueue(...replies: ScriptedReply[]): this {
+    this.#queue.push(...replies);
+    return this;
+  }
+
+  /** Answers requests once the queue is empty. May throw an AnthropicApiError to answer with that error. */
+  setHandler(handler: ReplyHandler): this {
+    this.#handler = handler;
+    return this;
+  }
+
+  inject(fault: Fault, options: FaultOptions = {}): this {
+    this.#server.inject(fault, options);
+    return this;
+  }
+
+  clearFaults(): void {
+    this.#server.clearFaults();
+  }
+
+  /** The next `times` requests get 529 overloaded_error. */
+  overloaded(times = 1): this {
+    return this.#fault(anthropicFault('overloaded_error', 'Overloaded', this.#requestId()), times);
+  }
+
+  /** The next `times` requests get 429 rate_limit_error with `retry-after` (seconds, may be fractional). */
+  rateLimited(retryAfterSeconds: number, times = 1): this {
+    const message =
+      'This request would exceed the rate limit for your organization. Please retry after the time in the retry-after header.';
+    const fault = anthropicFault('rate_limit_error', message, this.#requestId(), {
+      'retry-after': String(retryAfterSeconds),
+    });
+    return this.#fault(fault, times);
+  }
+
+  /** The next `times` requests get 500 api_error. */
+  serverError(times = 1): this {
+    return this.#fault(anthropicFault('api_error', 'Internal server error', this.#requestId()), times);
+  }
+
+  /** The next `times` requests are answered only after `ms` (a client that gives up first gets nothing). */
+  slowAnswer(ms: number, times = 1): this {
+    return this.#fault({ kind: 'delay', ms }, times);
+  }
+
+  /** The next `times` requests have their connection dropped without an answer. */
+  dropConnection(times = 1): this {
+    return this.#fault({ kind: 'drop' }, times);
+  }
+
+  /**
+   * Input tokens as billed: plain input, plus cache reads and writes at their price multipliers
+   * (reads 0.1, 5-minute writes 1.25, 1-hour writes 2), summed over every answered request.
+   */
+  billedInputTokens({
+    cacheReadMultiplier = 0.1,
+    cacheWriteMultiplier = 1.25,
+    cacheWrite1hMultiplier = 2,
+  } = {}): number {
+    return this.usageLog.reduce(
+      (sum, u) =>
+        sum +
+        u.input_tokens +
+        cacheReadMultiplier * u.cache_read_input_tokens +
+        cacheWriteMultiplier * u.cache_creation.ephemeral_5m_input_tokens +
+        cacheWrite1hMultiplier * u.cache_creation.ephemeral_1h_input_tokens,
+      0,
+    );
+  }
+
+  /** Forgets every cache entry (as if they all expired). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  #fault(fault: Fault, times: number): this {
+    return this.inject(fault, { times, method: 'POST', path: MESSAGES_PATH });
+  }
+
+  #next(): string {
+    this.#counter += 1;
+    return String(this.#counter).padStart(16, '0');
+  }
+
+  #requestId(): string {
+    return `req_fake${this.#next()}`;
+  }
+
+  async #answer(recorded: RecordedRequest, res: ServerResponse): Promise<void> {
+    const requestId = this.#requestId();
+    try {
+      if (recorded.body.length > MAX_BODY_BYTES) {
+        throw new AnthropicApiError('request_too_large', 'Request exceeds the maximum allowed number of bytes.');
+      }
+      const version = checkHeaders(recorded.headers, this.apiKey);
+      if (recorded.json === undefined) throw invalid('There was an error parsing the body: the body is not valid JSON');
+      const request = validateRequest(recorded.json, version, this.#models);
+      validateCacheControl(request);
+      const message =
+        request.max_tokens === 0
+          ? this.#warmUp(request)
+          : buildMessage(await this.#reply(request, recorded), request, this.#ids);
+      Object.assign(message.usage, this.#cache.account(request));
+      this.usageLog.push({
+        model: request.model,
+        input_tokens: message.usage.input_tokens,
+        output_tokens: message.usage.output_tokens,
+        cache_read_input_tokens: message.usage.cache_read_input_tokens,
+        cache_creation_input_tokens: message.usage.cache_creation_input_tokens,
+        cache_creation: { ...message.usage.cache_creation },
+      });
+      if (request.stream) writeMessageStream(res, message, requestId);
+      else sendJson(res, 200, message, { 'request-id': requestId });
+    } catch (err) {
+      if (err instanceof AnthropicApiError) return sendAnthropicError(res, err, requestId);
+      if (!(err instanceof ScriptError)) throw err;
+      this.failures.push(err.message);
+      const error = new AnthropicApiError('api_error', `FakeAnthropic script error: ${err.message}`);
+      sendAnthropicError(res, error, requestId, false);
+    }
+  }
+
+  /** max_tokens 0 only fills the prompt cache: no content, no output, and no script consumed. */
+  #warmUp(request: MessagesRequest) {
+    const message = buildMessage({ content: [], stop_reason: 'max_tokens' }, request, this.#ids);
+    message.usage.output_tokens = 0;
+    return message;
+  }
+
+  async #reply(request: MessagesRequest, recorded: RecordedRequest): Promise<ScriptedReply> {
+    const reply = this.#queue.shift() ?? (await this.#handler?.(request, recorded));
+    if (reply === undefined) {
+      throw new ScriptError(`no scripted reply left and no handler set (request ${this.requests.length})`);
+    }
+    checkReply(reply, request);
+    return reply;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { z } from 'zod';
+import { LIMITS } from './output-limits.ts';
+import { defineTool, ToolError } from './tool.ts';
+
+const Input = z.object({
+  path: z.string().default('.').describe('Directory relative to the repository root (default: the root)'),
+});
+
+export const listDirTool = defineTool({
+  name: 'list_dir',
+  description:
+    'List the entries of one directory (not recursive); directories end with "/". Use it to get your bearings; ' +
+    'to find where something is defined or used, search is faster.',
+  inputSchema: Input,
+  async execute({ path }, { guard }) {
+    const real = await guard.resolve(path, 'read');
+    let entries: Dirent[];
+    try {
+      entries = await readdir(real, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new ToolError(`"${path}" is a file; use read_file`);
+      if (code === 'ENOENT') throw new ToolError(`"${path}" does not exist`);
+      throw err;
+    }
+    const names = entries
+      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+      .sort((a, b) => a.localeCompare(b, 'en'));
+    const shown = names.slice(0, LIMITS.listDirEntries);
+    const more =
+      names.length > shown.length
+        ? `\n[${names.length - shown.length} more entries not shown; list a subdirectory or use search]`
+        : '';
+    const header = `${guard.display(real)}/ (${names.length} entries)`;
+    return { output: `${header}\n${shown.join('\n')}${more}` };
+  },
+});

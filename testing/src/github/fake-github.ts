@@ -51,20 +51,20 @@ export interface FakeIssueComment {
 }
 
 /** What a route gets: the request, the repository it names, and the fake's shared parts. */
-export interface RouteContext {
+export interface GitHubRouteContext {
   req: RecordedRequest;
   repo: RepoRecord;
   render: RenderContext;
   nextId(): number;
 }
 
-export interface Reply {
+export interface GitHubReply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
 }
 
-export type RepoRoute = (ctx: RouteContext) => Reply | Promise<Reply>;
+export type GitHubRepoRoute = (ctx: GitHubRouteContext) => GitHubReply | Promise<GitHubReply>;
 
 /**
  * GitHub's REST API for the calls anton makes: repositories, pull requests (create, list by head,
@@ -102,7 +102,7 @@ export class FakeGitHub extends FakeHttpServer {
   }
 
   /** Adds a route under `/repos/:owner/:repo` that is authenticated and 404s for unknown repositories. */
-  repoRoute(method: string, path: string, handler: RepoRoute): this {
+  repoRoute(method: string, path: string, handler: GitHubRepoRoute): this {
     return this.route(method, `/repos/:owner/:repo${path}`, (req, res) =>
       this.#answer(req, res, () => {
         const repo = this.#repos.get(key(req.params.owner ?? '', req.params.repo ?? ''));
@@ -217,8 +217,12 @@ export class FakeGitHub extends FakeHttpServer {
     return { apiUrl: this.url, htmlUrl: this.#htmlUrl, login: this.#login };
   }
 
-  async #answer(req: RecordedRequest, res: ServerResponse, handle: () => Reply | Promise<Reply>): Promise<void> {
-    let reply: Reply;
+  async #answer(
+    req: RecordedRequest,
+    res: ServerResponse,
+    handle: () => GitHubReply | Promise<GitHubReply>,
+  ): Promise<void> {
+    let reply: GitHubReply;
     try {
       checkToken(req.headers, this.#token);
       reply = await handle();

@@ -1,9 +1,9 @@
-import type { RepoRoute } from './fake-github.ts';
+import type { GitHubRepoRoute } from './fake-github.ts';
 import { objectBody, paginate } from './github-http.ts';
 import { pullObject } from './github-objects.ts';
 import { createPull, findPull, listPulls, PULL_DOCS, refreshHead, updatePull } from './pull-requests.ts';
 
-export type RegisterRepoRoute = (method: string, path: string, handler: RepoRoute) => void;
+export type RegisterRepoRoute = (method: string, path: string, handler: GitHubRepoRoute) => void;
 
 /** `/repos/{owner}/{repo}/pulls…`: create, list (head/base/state filters), get, update. */
 export function registerPullRoutes(on: RegisterRepoRoute): void {

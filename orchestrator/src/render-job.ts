@@ -23,6 +23,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import nunjucks from 'nunjucks';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DnsLabel, ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 
 export const PROXY_PORT = 8181;
 export const WORK_DIR = '/app/workspace';
@@ -56,19 +57,6 @@ export const RESOURCES: Record<
     workspace: '8Gi',
   },
 };
-
-const DnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label');
-export const ImageReference = z
-  .string()
-  .max(512)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference');
-export const UpstreamUrl = z
-  .url({ protocol: /^https?$/ })
-  .max(2000)
-  .regex(/^[^\s"'\\]+$/, 'must not hold spaces, quotes or backslashes');
-
-export const UPSTREAM_NAMES = ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GITHUB_API_URL'] as const;
-export type UpstreamName = (typeof UPSTREAM_NAMES)[number];
 
 /** Cluster-side settings of every Job, from the configuration. */
 export interface JobSettings {

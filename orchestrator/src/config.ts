@@ -1,0 +1,100 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { env, parseEnv } from '@anton/contracts';
+import { z } from 'zod';
+import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
+
+/** Claude Sonnet, current; the SDK warns on deprecated ids. */
+export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
+
+// src/config.ts and dist/config.js both sit one level below the package root.
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const optionalUrl = env.optional.pipe(UpstreamUrl.optional());
+
+const Env = z
+  .object({
+    LOG_LEVEL: env.logLevel,
+    RABBITMQ_URL: z.string().default('amqp://guest:guest@127.0.0.1:5672'),
+    PREFETCH: env.int(1, 1),
+    MAX_RETRIES: env.int(3, 1),
+    DISPATCHER: z.enum(['kubernetes', 'local']).default('kubernetes'),
+    MAX_ACTIVE_JOBS: env.int(5, 1),
+    /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
+    CAPACITY_HOLD_SECONDS: env.int(600, 1),
+    DEDUP_WINDOW_SECONDS: env.int(86_400, 0),
+    ROUTING_CONFIG: env.optional,
+    JOB_TEMPLATES_DIR: z.string().default(resolve(packageRoot, 'templates')),
+
+    ANTHROPIC_API_KEY: env.optional,
+    ANTHROPIC_MODEL: z.string().min(1).default(DEFAULT_ROUTER_MODEL),
+    ANTHROPIC_BASE_URL: optionalUrl,
+    ROUTER_TIMEOUT_MS: env.int(30_000, 1),
+    ROUTER_MAX_RETRIES: env.int(2, 0),
+    ROUTER_MAX_TOKENS: env.int(1024, 64),
+
+    K8S_NAMESPACE: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label')
+      .default('agents'),
+    KUBECONFIG: env.optional,
+    AGENT_IMAGE: ImageReference.default('anton-runner:latest'),
+    AGENT_IMAGE_JAVA: env.optional.pipe(ImageReference.optional()),
+    KUBERNETES_RETRIES: env.int(3, 0),
+
+    // Local dispatcher: the runner and its credential proxy as child processes.
+    LOCAL_RUNNER_DIR: z.string().default(resolve(packageRoot, '..', 'runner')),
+    OPENAI_API_KEY: env.optional,
+    OPENAI_BASE_URL: optionalUrl,
+    GITHUB_TOKEN: env.optional,
+    GITHUB_API_URL: optionalUrl,
+
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
+    METRICS_HOST: z.string().default('0.0.0.0'),
+    SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0),
+  })
+  .transform((vars) => {
+    const upstreams: Partial<Record<UpstreamName, string>> = {};
+    for (const name of UPSTREAM_NAMES) {
+      const value = vars[name];
+      if (value !== undefined) upstreams[name] = value;
+    }
+    return {
+      logLevel: vars.LOG_LEVEL,
+      rabbitmq: { url: vars.RABBITMQ_URL, prefetch: vars.PREFETCH, maxRetries: vars.MAX_RETRIES },
+      dispatcher: vars.DISPATCHER,
+      maxActiveJobs: vars.MAX_ACTIVE_JOBS,
+      capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
+      dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
+      routingConfigPath: vars.ROUTING_CONFIG,
+      templatesDir: vars.JOB_TEMPLATES_DIR,
+      router: {
+        apiKey: vars.ANTHROPIC_API_KEY,
+        model: vars.ANTHROPIC_MODEL,
+        baseUrl: vars.ANTHROPIC_BASE_URL,
+        timeoutMs: vars.ROUTER_TIMEOUT_MS,
+        maxRetries: vars.ROUTER_MAX_RETRIES,
+        maxTokens: vars.ROUTER_MAX_TOKENS,
+      },
+      kubernetes: {
+        namespace: vars.K8S_NAMESPACE,
+        kubeconfig: vars.KUBECONFIG,
+        images: { runner: vars.AGENT_IMAGE, java: vars.AGENT_IMAGE_JAVA ?? vars.AGENT_IMAGE },
+        retries: vars.KUBERNETES_RETRIES,
+      },
+      /** Upstreams handed to the credential proxy (pod or local process); unset ones keep its defaults. */
+      upstreams,
+      local: {
+        runnerDir: vars.LOCAL_RUNNER_DIR,
+        keys: { anthropic: vars.ANTHROPIC_API_KEY, openai: vars.OPENAI_API_KEY, github: vars.GITHUB_TOKEN },
+      },
+      metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },
+      shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    };
+  });
+
+export type OrchestratorConfig = z.output<typeof Env>;
+
+export function loadConfig(source: Record<string, string | undefined>): OrchestratorConfig {
+  return parseEnv(Env, source);
+}

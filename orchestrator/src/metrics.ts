@@ -1,0 +1,72 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Why a message went to the dead-letter queue, as a bounded label value. */
+export type DeadLetterKind = 'invalid_message' | 'no_repository' | 'not_dispatchable' | 'retries_exhausted';
+export type FallbackReason = 'not_configured' | 'unavailable' | 'invalid_answer';
+
+/**
+ * The orchestrator's metrics, in a registry of its own (so tests and two instances in one process
+ * never share counters). Label values are bounded: sources, templates and reasons, never ids.
+ */
+export function createMetrics({ defaults = false } = {}) {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'anton_orchestrator_tasks_consumed_total',
+      help: 'Messages taken from orchestrator_queue, by source ("unknown" when unreadable)',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    dispatched: new Counter({
+      name: 'anton_orchestrator_tasks_dispatched_total',
+      help: 'Tasks that got their runner Job',
+      labelNames: ['source', 'template', 'routed_by'] as const,
+      registers,
+    }),
+    deduplicated: new Counter({
+      name: 'anton_orchestrator_tasks_deduplicated_total',
+      help: 'Tasks skipped because their incident already has a running or recently succeeded Job',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'anton_orchestrator_tasks_dead_lettered_total',
+      help: 'Messages sent to task.dlq, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    retried: new Counter({
+      name: 'anton_orchestrator_tasks_retried_total',
+      help: 'Messages republished for another attempt after a failure',
+      registers,
+    }),
+    routingSeconds: new Histogram({
+      name: 'anton_orchestrator_routing_duration_seconds',
+      help: 'Time to a routing plan, by who made it (llm or rules)',
+      labelNames: ['routed_by'] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    routingFallbacks: new Counter({
+      name: 'anton_orchestrator_routing_fallbacks_total',
+      help: 'Tasks routed by rules instead of Claude, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    activeJobs: new Gauge({
+      name: 'anton_orchestrator_active_jobs',
+      help: 'Runner Jobs that have not finished (the MAX_ACTIVE_JOBS cap applies to this)',
+      registers,
+    }),
+    capacityWaits: new Counter({
+      name: 'anton_orchestrator_capacity_waits_total',
+      help: 'Tasks that had to wait for a free runner slot',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

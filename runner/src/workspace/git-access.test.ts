@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { gitAccessFor, UnsupportedRepositoryUrl } from './git-access.ts';
+
+describe('gitAccessFor', () => {
+  it('direct mode: the token only as an origin-scoped extraHeader in the environment', () => {
+    const access = gitAccessFor('https://github.com/acme/shop.git', { kind: 'direct', token: 'ghs_abc' });
+    expect(access.transportUrl).toBe('https://github.com/acme/shop.git');
+    expect(access.publicUrl).toBe('https://github.com/acme/shop.git');
+    expect(access.remoteEnv).toEqual({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.https://github.com/.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('x-access-token:ghs_abc').toString('base64')}`,
+    });
+  });
+
+  it('proxy mode: the proxy URL to talk to, the plain URL to record, no credential', () => {
+    const access = gitAccessFor('https://github.com/acme/shop.git', {
+      kind: 'proxy',
+      proxyUrl: 'http://127.0.0.1:8181/',
+    });
+    expect(access).toEqual({
+      transportUrl: 'http://127.0.0.1:8181/git/github.com/acme/shop.git',
+      publicUrl: 'https://github.com/acme/shop.git',
+      remoteEnv: {},
+    });
+  });
+
+  it('never records credentials written into the URL', () => {
+    const access = gitAccessFor('https://user:pw@git.example.com:8443/a/b.git', { kind: 'direct', token: undefined });
+    expect(access.publicUrl).toBe('https://git.example.com:8443/a/b.git');
+  });
+
+  it('refuses a repository the proxy cannot carry', () => {
+    expect(() =>
+      gitAccessFor('git@github.com:acme/shop.git', { kind: 'proxy', proxyUrl: 'http://127.0.0.1:1' }),
+    ).toThrow(UnsupportedRepositoryUrl);
+  });
+});

@@ -1,0 +1,159 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
+import { gitAccessFor } from './git-access.ts';
+import { GIT_IDENTITY } from './git-identity.ts';
+import { gitEnvironment } from './run-git.ts';
+import { Workspace } from './workspace.ts';
+
+const TOKEN = 'ghs_workspaceTestToken0123456789';
+const env = gitEnvironment(process.env);
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+async function expectNoSecretIn(dir: string, ...secrets: string[]) {
+  for (const file of await filesUnder(dir)) {
+    const content = await readFile(file, 'latin1');
+    for (const secret of secrets) expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
+  }
+}
+
+describe('Workspace', () => {
+  let repo: SampleRepo;
+  let server: GitHttpServer;
+  let tmp: TempDir;
+  beforeAll(async () => {
+    repo = await createSampleRepo();
+    server = await startGitHttpServer({ root: repo.root, token: TOKEN });
+    tmp = await makeTempDir();
+  });
+  afterAll(async () => {
+    await server.close();
+    await repo.cleanup();
+    await tmp.cleanup();
+  });
+
+  it('clones over HTTP with the token only in the environment, and leaves it in no file', async () => {
+    const url = server.repoUrl(repo.name);
+    const dir = join(tmp.path, 'direct');
+    const ws = await Workspace.clone({
+      dir,
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/PROJ-1',
+      env,
+    });
+    expect(ws.baseSha).toBe(repo.mainSha);
+    expect(await git(dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('fix/PROJ-1');
+    expect(await git(dir, 'config', 'user.name')).toBe(GIT_IDENTITY.name);
+    expect(await git(dir, 'config', 'user.email')).toBe(GIT_IDENTITY.email);
+    expect(await git(dir, 'remote', 'get-url', 'origin')).toBe(url);
+    // Blob-filtered where the server allows it (the fixture's does).
+    expect(await git(dir, 'config', 'remote.origin.partialclonefilter')).toBe('blob:none');
+    const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+    await expectNoSecretIn(dir, TOKEN, basic);
+    expect(server.requests.some((r) => r.authorized)).toBe(true);
+  });
+
+  it('fetches only the last commits of the base branch', async () => {
+    const deep = await createSampleRepo({
+      name: 'acme/deep',
+      branches: ['other'],
+      commits: [1, 2, 3].map((n) => ({ message: `change ${n}`, files: { [`f${n}.txt`]: `${n}\n` } })),
+    });
+    try {
+      const dir = join(tmp.path, 'shallow');
+      await Workspace.clone({
+        dir,
+        access: gitAccessFor(deep.url, { kind: 'direct', token: undefined }),
+        baseBranch: 'main',
+        branch: 'fix/shallow',
+        env,
+        depth: 2,
+      });
+      expect(await git(dir, 'rev-parse', '--is-shallow-repository')).toBe('true');
+      expect(await git(dir, 'rev-list', '--count', 'HEAD')).toBe('2');
+      expect(await git(dir, 'branch', '-r')).not.toContain('origin/other');
+    } finally {
+      await deep.cleanup();
+    }
+  });
+
+  it('fails without the token: the server demands one', async () => {
+    const url = server.repoUrl(repo.name);
+    await expect(
+      Workspace.clone({
+        dir: join(tmp.path, 'anonymous'),
+        access: gitAccessFor(url, { kind: 'direct', token: undefined }),
+        baseBranch: 'main',
+        branch: 'fix/x',
+        env,
+      }),
+    ).rejects.toThrow(/Authentication failed|could not read Username/);
+  });
+
+  it('diffs new files too, commits as anton-bot and pushes the branch', async () => {
+    const url = server.repoUrl(repo.name);
+    const dir = join(tmp.path, 'push');
+    const ws = await Workspace.clone({
+      dir,
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/push-test',
+      env,
+    });
+    await writeFile(join(dir, 'src', 'pricing.js'), 'changed\n');
+    await writeFile(join(dir, 'NEW.md'), 'a new file\n');
+    const diff = await ws.stagedDiff();
+    expect(diff).toContain('+++ b/NEW.md');
+    expect(diff).toContain('+a new file');
+    expect(diff).toContain('+++ b/src/pricing.js');
+
+    const sha = await ws.commit('fix(PROJ-2): change pricing\n\nbody');
+    await ws.push();
+    expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/push-test')).toBe(sha);
+    expect(await git(repo.bareDir, 'log', '-1', '--format=%an <%ae>|%s', 'refs/heads/fix/push-test')).toBe(
+      `${GIT_IDENTITY.name} <${GIT_IDENTITY.email}>|fix(PROJ-2): change pricing`,
+    );
+
+    // A retried run pushes its own new commit over the earlier one.
+    const again = await Workspace.clone({
+      dir: join(tmp.path, 'push-again'),
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/push-test',
+      env,
+    });
+    await writeFile(join(again.dir, 'OTHER.md'), 'x\n');
+    const second = await again.commit('fix(PROJ-2): again');
+    await again.push();
+    expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/push-test')).toBe(second);
+  });
+
+  it("ignores hooks and config the agent planted before the runner's own git commands", async () => {
+    const url = server.repoUrl(repo.name);
+    const dir = join(tmp.path, 'hooks');
+    const ws = await Workspace.clone({
+      dir,
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/hooks',
+      env,
+    });
+    const marker = join(tmp.path, 'hook-ran');
+    await writeFile(join(dir, '.git', 'hooks', 'pre-push'), `#!/bin/sh\nenv > ${marker}\n`, { mode: 0o755 });
+    await writeFile(join(dir, '.git', 'hooks', 'pre-commit'), `#!/bin/sh\nenv > ${marker}\n`, { mode: 0o755 });
+    await git(dir, 'config', 'core.fsmonitor', `env > ${marker}; true`);
+    await git(dir, 'config', 'remote.origin.pushurl', 'http://127.0.0.1:9/evil.git');
+    await writeFile(join(dir, 'x.txt'), 'x\n');
+    await ws.commit('fix(h): x');
+    await ws.push();
+    await expect(readFile(marker, 'utf8')).rejects.toThrow(/ENOENT/);
+    expect(await git(dir, 'config', '--get-all', 'core.fsmonitor').catch(() => '')).toBe('');
+  });
+});

@@ -1,0 +1,54 @@
+import { env, parseEnv } from '@anton/contracts';
+import { z } from 'zod';
+
+/** The shared secret in dev mode (`ANTON_DEV=1` without `WEBHOOK_SECRET`); `send-webhook` uses it too. */
+export const DEV_WEBHOOK_SECRET = 'anton-dev-secret';
+
+const Env = z
+  .object({
+    ANTON_DEV: env.flag,
+    WEBHOOK_SECRET: env.optional,
+    JIRA_WEBHOOK_SECRET: env.optional,
+    DATADOG_WEBHOOK_SECRET: env.optional,
+    SONAR_WEBHOOK_SECRET: env.optional,
+    JIRA_TRIGGER_LABEL: env.optional,
+    JIRA_TRIGGER_STATUSES: env.list,
+    MAX_BODY_BYTES: env.int(1024 * 1024, 1),
+    RABBITMQ_URL: z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672'),
+    PUBLISH_TIMEOUT_MS: env.int(5000, 1),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    HOST: z.string().default('0.0.0.0'),
+    LOG_LEVEL: env.logLevel,
+  })
+  .superRefine((vars, ctx) => {
+    if (!vars.WEBHOOK_SECRET && !vars.ANTON_DEV) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required (set ANTON_DEV=1 to run without)' });
+    }
+  })
+  .transform((vars) => {
+    const shared = vars.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
+    return {
+      /** True when some route accepts the well-known dev secret (dev mode without WEBHOOK_SECRET). */
+      devSecret: vars.WEBHOOK_SECRET === undefined,
+      /** Per source, keyed like `AgentTask.source`; each falls back to `WEBHOOK_SECRET`. */
+      secrets: {
+        jira: vars.JIRA_WEBHOOK_SECRET ?? shared,
+        datadog: vars.DATADOG_WEBHOOK_SECRET ?? shared,
+        sonarcloud: vars.SONAR_WEBHOOK_SECRET ?? shared,
+      },
+      jira: { triggerLabel: vars.JIRA_TRIGGER_LABEL, triggerStatuses: vars.JIRA_TRIGGER_STATUSES },
+      maxBodyBytes: vars.MAX_BODY_BYTES,
+      rabbitmqUrl: vars.RABBITMQ_URL,
+      publishTimeoutMs: vars.PUBLISH_TIMEOUT_MS,
+      port: vars.PORT,
+      host: vars.HOST,
+      logLevel: vars.LOG_LEVEL,
+    };
+  });
+
+export type IngesterConfig = z.output<typeof Env>;
+export type JiraTriggers = IngesterConfig['jira'];
+
+export function loadConfig(source: Record<string, string | undefined>): IngesterConfig {
+  return parseEnv(Env, source);
+}

@@ -7,5 +7,6 @@ export * from './git/sample-repo.ts';
 export * from './github/fake-github.ts';
 export * from './jira/adf.ts';
 export * from './jira/fake-jira.ts';
+export * from './openai/fake-openai.ts';
 export * from './rabbitmq.ts';
 export * from './wait-for.ts';

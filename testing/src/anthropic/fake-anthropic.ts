@@ -8,8 +8,14 @@ import { buildMessage, checkReply, type Ids, ScriptError, type ScriptedReply } f
 import { checkHeaders, validateRequest } from './validate-request.ts';
 
 export { AnthropicApiError, type AnthropicErrorType } from './anthropic-errors.ts';
-export type { ContentBlockParam, MessageParam, MessagesRequest, ToolChoice, ToolParam } from './messages-request.ts';
-export type { ScriptedBlock, ScriptedReply, StopReason } from './scripted-reply.ts';
+export type {
+  ContentBlockParam as AnthropicContentBlockParam,
+  MessageParam as AnthropicMessageParam,
+  MessagesRequest,
+  ToolChoice as AnthropicToolChoice,
+  ToolParam as AnthropicToolParam,
+} from './messages-request.ts';
+export type { ScriptedBlock, ScriptedReply, StopReason as AnthropicStopReason } from './scripted-reply.ts';
 
 export interface FakeAnthropicOptions {
   /** The key the fake accepts (default: a fixed fake key). */
@@ -28,7 +34,7 @@ export interface AnthropicUsageRecord extends CacheUsage {
   output_tokens: number;
 }
 
-export type ReplyHandler = (
+export type AnthropicReplyHandler = (
   request: MessagesRequest,
   recorded: RecordedRequest,
 ) => ScriptedReply | Promise<ScriptedReply>;
@@ -55,7 +61,7 @@ export class FakeAnthropic {
   readonly #cache: PromptCache;
   readonly #models: string[] | undefined;
   #queue: ScriptedReply[] = [];
-  #handler: ReplyHandler | undefined;
+  #handler: AnthropicReplyHandler | undefined;
   #counter = 0;
   readonly #ids: Ids = {
     message: () => `msg_fake${this.#next()}`,
@@ -102,7 +108,7 @@ export class FakeAnthropic {
   }
 
   /** Answers requests once the queue is empty. May throw an AnthropicApiError to answer with that error. */
-  setHandler(handler: ReplyHandler): this {
+  setHandler(handler: AnthropicReplyHandler): this {
     this.#handler = handler;
     return this;
   }

@@ -1,0 +1,134 @@
+import { type AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, TASK_CREATED } from '@anton/contracts';
+import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import type { Logger } from 'pino';
+import { PublishError, type TaskPublisher } from './publisher.ts';
+
+export interface AmqpPublisherOptions {
+  url: string;
+  /** How long to wait for the broker's confirm before answering 503. */
+  confirmTimeoutMs: number;
+  logger: Logger;
+  /** Reconnect backoff (amqplib's recovery: exponential, with jitter). */
+  reconnect?: { initialDelayMs: number; maxDelayMs: number };
+}
+
+/**
+ * Publishes tasks on a confirm channel and reconnects by itself. While disconnected it fails at
+ * once instead of queueing in memory: the webhook sender then gets a 503 and retries, so nothing is
+ * acknowledged that the broker does not hold. Messages are `mandatory`, so a task that no queue
+ * would receive (the orchestrator never declared its queue) is a failure too, not a silent drop.
+ */
+export class AmqpPublisher implements TaskPublisher {
+  readonly #options: AmqpPublisherOptions;
+  #connection: RecoveringChannelModel | undefined;
+  #channel: ConfirmChannel | undefined;
+  #blocked = false;
+  #closing = false;
+  readonly #returned = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+
+  private constructor(options: AmqpPublisherOptions) {
+    this.#options = options;
+  }
+
+  /** Starts connecting and returns at once; `ready` turns true when the channel is open. */
+  static async start(options: AmqpPublisherOptions): Promise<AmqpPublisher> {
+    const publisher = new AmqpPublisher(options);
+    const { initialDelayMs = 100, maxDelayMs = 5000 } = options.reconnect ?? {};
+    const connection = await amqp.connect(options.url, {
+      recovery: {
+        waitForConnect: false,
+        initialDelay: initialDelayMs,
+        maxDelay: maxDelayMs,
+        setup: (model: ChannelModel) => publisher.#openChannel(model),
+      },
+    });
+    publisher.#watch(connection);
+    publisher.#connection = connection;
+    return publisher;
+  }
+
+  get ready(): boolean {
+    return this.#channel !== undefined && !this.#blocked && !this.#closing;
+  }
+
+  async #openChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
+    channel.on('return', (message) => {
+      if (message.properties.messageId) this.#returned.add(String(message.properties.messageId));
+    });
+    channel.on('error', (err) => this.#options.logger.warn({ err }, 'RabbitMQ channel error'));
+    channel.on('close', () => {
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
+      // The channel died under a live connection: drop the connection so recovery builds both anew.
+      if (!this.#closing) model.close().catch(() => undefined);
+    });
+    this.#channel = channel;
+  }
+
+  #watch(connection: RecoveringChannelModel): void {
+    const log = this.#options.logger;
+    connection.on('connect', () => log.info('connected to RabbitMQ'));
+    connection.on('disconnect', (err) => {
+      this.#channel = undefined;
+      log.warn({ err }, 'lost the RabbitMQ connection; reconnecting');
+    });
+    connection.on('connect-failed', (err) => log.warn({ err }, 'could not connect to RabbitMQ'));
+    connection.on('reconnect-scheduled', ({ attempt, delay }) => log.debug({ attempt, delay }, 'reconnect scheduled'));
+    connection.on('error', (err) => log.warn({ err }, 'RabbitMQ connection error'));
+    connection.on('blocked', (reason) => {
+      this.#blocked = true;
+      log.warn({ reason }, 'RabbitMQ blocked publishing');
+    });
+    connection.on('unblocked', () => {
+      this.#blocked = false;
+      log.info('RabbitMQ unblocked publishing');
+    });
+  }
+
+  publish(task: AgentTask): Promise<void> {
+    const channel = this.#channel;
+    if (this.#closing) return Promise.reject(new PublishError('the publisher is shutting down'));
+    if (!channel || this.#blocked) return Promise.reject(new PublishError('RabbitMQ is not available'));
+    const confirmed = new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.#options.confirmTimeoutMs;
+      const timer = setTimeout(
+        () => reject(new PublishError(`RabbitMQ did not confirm within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const options = {
+        persistent: true,
+        mandatory: true,
+        contentType: CONTENT_TYPE_JSON,
+        messageId: task.task_id,
+        timestamp: Math.floor(Date.now() / 1000),
+        headers: { [HEADERS.source]: task.source },
+      };
+      try {
+        channel.publish(EXCHANGE, TASK_CREATED, Buffer.from(JSON.stringify(task)), options, (err) => {
+          clearTimeout(timer);
+          // The broker sends basic.return before the confirm of an unroutable mandatory message.
+          const unroutable = this.#returned.delete(task.task_id);
+          if (err) reject(new PublishError('RabbitMQ did not take the task', { cause: err }));
+          else if (unroutable) reject(new PublishError(`no queue is bound to ${EXCHANGE} for ${TASK_CREATED}`));
+          else resolve();
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        reject(new PublishError('could not publish to RabbitMQ', { cause: err }));
+      }
+    });
+    this.#inFlight.add(confirmed);
+    const forget = () => this.#inFlight.delete(confirmed);
+    confirmed.then(forget, forget);
+    return confirmed;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#connection?.close();
+  }
+}

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import type { IngesterMetrics } from '../metrics.ts';
+import type { TaskPublisher } from '../publisher.ts';
+
+/** Liveness, readiness (can a task be published right now?), the original's `/health`, metrics. */
+export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPublisher; metrics: IngesterMetrics }) {
+  const { publisher, metrics } = deps;
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_request, reply) =>
+    publisher.ready
+      ? { status: 'ready', rabbitmq: 'ok' }
+      : reply.code(503).send({ status: 'not_ready', rabbitmq: 'unavailable' }),
+  );
+  // The original's shape, always 200: it reports, the orchestration layer decides (use /readyz for that).
+  fastify.get('/health', async () =>
+    publisher.ready ? { status: 'ok', rabbitmq: 'ok' } : { status: 'degraded', rabbitmq: 'unavailable' },
+  );
+  fastify.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}

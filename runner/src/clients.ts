@@ -1,0 +1,43 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { Octokit } from '@octokit/rest';
+import OpenAI from 'openai';
+import type { CreateMessage } from './coder/coder-session.ts';
+
+export interface ApiOptions {
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+/** Claude's Messages API; the SDK retries 429, 5xx and 529 with backoff, honouring retry-after. */
+export function anthropicMessages(
+  { baseURL, apiKey }: { baseURL?: string | undefined; apiKey: string },
+  api: ApiOptions,
+): CreateMessage {
+  const client = new Anthropic({
+    apiKey,
+    maxRetries: api.maxRetries,
+    timeout: api.timeoutMs,
+    ...(baseURL ? { baseURL } : {}),
+  });
+  return (params, options) => client.messages.create(params, options);
+}
+
+export function openaiClient(
+  { baseURL, apiKey }: { baseURL?: string | undefined; apiKey: string },
+  api: ApiOptions,
+): OpenAI {
+  return new OpenAI({ apiKey, maxRetries: api.maxRetries, timeout: api.timeoutMs, ...(baseURL ? { baseURL } : {}) });
+}
+
+/** No token in proxy mode: the proxy adds it. */
+export function githubClient(
+  { apiUrl, token }: { apiUrl: string; token?: string | undefined },
+  api: ApiOptions,
+): Octokit {
+  return new Octokit({
+    baseUrl: apiUrl,
+    userAgent: 'anton-runner',
+    request: { retries: api.maxRetries, timeout: api.timeoutMs },
+    ...(token ? { auth: token } : {}),
+  });
+}

@@ -1,0 +1,170 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { addUsage, emptyUsage, type TokenUsage, toModelJsonSchema } from '@anton/contracts';
+import { runTool } from '../tools/run-tool.ts';
+import type { ShellRecord, Tool, ToolContext } from '../tools/tool.ts';
+import { cachedSystem, withCacheBreakpoints, withToolsBreakpoint } from './cache-breakpoints.ts';
+import type { CoderEventHandler } from './events.ts';
+import { OPENING_MESSAGE, REMINDER_MESSAGE, rejectionMessage } from './system-prompt.ts';
+
+/** The one call the loop makes: Anthropic's Messages API (the SDK in production, a fake in tests). */
+export type CreateMessage = (
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  options: { signal?: AbortSignal },
+) => Promise<Anthropic.Message>;
+
+export interface CoderSessionOptions {
+  createMessage: CreateMessage;
+  model: string;
+  maxTokens: number;
+  maxTurns: number;
+  systemPrompt: string;
+  tools: readonly Tool[];
+  toolContext: ToolContext;
+  onEvent?: CoderEventHandler;
+  signal?: AbortSignal;
+}
+
+export type RoundOutcome = { kind: 'submitted'; summary: string } | { kind: 'turn_limit' };
+
+/**
+ * One coder conversation across review rounds. Each round is bounded by `maxTurns` model calls and
+ * ends only when the model calls submit_changes (or the turns run out): an answer without a tool
+ * call earns a reminder, a failing tool a result to read. A rejection continues the same
+ * conversation, so the model keeps what it learned and the cached prefix stays valid.
+ */
+export class CoderSession {
+  readonly #options: CoderSessionOptions;
+  readonly #tools: Anthropic.Tool[];
+  readonly #messages: Anthropic.MessageParam[] = [];
+  /** The next user turn's content: tool results of the last turn, then any message for the model. */
+  #pending: Anthropic.ContentBlockParam[] = [{ type: 'text', text: OPENING_MESSAGE }];
+  #round = 0;
+  #turns = 0;
+  #usage: TokenUsage = emptyUsage();
+  readonly #perTurn: TokenUsage[] = [];
+  readonly #shellRecords: ShellRecord[] = [];
+
+  constructor(options: CoderSessionOptions) {
+    this.#options = options;
+    this.#tools = withToolsBreakpoint(
+      options.tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description,
+        input_schema: toModelJsonSchema(tool.inputSchema) as Anthropic.Tool.InputSchema,
+      })),
+    );
+  }
+
+  get turns(): number {
+    return this.#turns;
+  }
+
+  get usage(): TokenUsage {
+    return this.#usage;
+  }
+
+  /** Token usage of every model call, in order. */
+  get usagePerTurn(): readonly TokenUsage[] {
+    return this.#perTurn;
+  }
+
+  /** Every shell command the model ran, with its exit code. */
+  get shellCommands(): readonly ShellRecord[] {
+    return this.#shellRecords;
+  }
+
+  /** Sends the reviewer's rejection to the model at the start of the next round. */
+  addRejection(reason: string, problems: readonly string[]): void {
+    this.#pending.push({ type: 'text', text: rejectionMessage(reason, problems) });
+  }
+
+  async runRound(): Promise<RoundOutcome> {
+    this.#round += 1;
+    const { maxTurns, onEvent } = this.#options;
+    for (let turn = 1; turn <= maxTurns; turn++) {
+      this.#messages.push({ role: 'user', content: this.#pending });
+      this.#pending = [];
+      const response = await this.#call();
+      this.#turns += 1;
+      const usage = usageOf(response.usage);
+      this.#usage = addUsage(this.#usage, usage);
+      this.#perTurn.push(usage);
+      const content = assistantContent(response.content);
+      this.#messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '…' }] });
+      const uses = content.filter((block): block is Anthropic.ToolUseBlockParam => block.type === 'tool_use');
+      onEvent?.({
+        type: 'turn',
+        round: this.#round,
+        turn,
+        usage,
+        stopReason: response.stop_reason,
+        toolCalls: uses.length,
+      });
+
+      if (uses.length === 0) {
+        this.#pending = [{ type: 'text', text: REMINDER_MESSAGE }];
+        onEvent?.({ type: 'reminder', round: this.#round, turn });
+        continue;
+      }
+      let submitted: string | undefined;
+      for (const use of uses) {
+        const started = Date.now();
+        const result = await runTool(this.#options.tools, use.name, use.input, this.#options.toolContext);
+        if (result.shell) this.#shellRecords.push(result.shell);
+        if (result.submitted) submitted = result.submitted.summary;
+        this.#pending.push({
+          type: 'tool_result',
+          tool_use_id: use.id,
+          content: result.output,
+          ...(result.isError ? { is_error: true } : {}),
+        });
+        onEvent?.({
+          type: 'tool',
+          round: this.#round,
+          turn,
+          name: use.name,
+          isError: result.isError === true,
+          ms: Date.now() - started,
+          ...(result.shell ? { shell: result.shell } : {}),
+        });
+      }
+      if (submitted !== undefined) {
+        onEvent?.({ type: 'submitted', round: this.#round, turn, summary: submitted });
+        return { kind: 'submitted', summary: submitted };
+      }
+    }
+    return { kind: 'turn_limit' };
+  }
+
+  #call(): Promise<Anthropic.Message> {
+    const { createMessage, model, maxTokens, systemPrompt, signal } = this.#options;
+    return createMessage(
+      {
+        model,
+        max_tokens: maxTokens,
+        system: cachedSystem(systemPrompt),
+        tools: this.#tools,
+        messages: withCacheBreakpoints(this.#messages),
+      },
+      signal ? { signal } : {},
+    );
+  }
+}
+
+/** The assistant's blocks as they must be sent back: text and tool calls (nothing else is enabled). */
+function assistantContent(blocks: readonly Anthropic.ContentBlock[]): Anthropic.ContentBlockParam[] {
+  return blocks.flatMap((block): Anthropic.ContentBlockParam[] => {
+    if (block.type === 'text') return block.text === '' ? [] : [{ type: 'text', text: block.text }];
+    if (block.type === 'tool_use') return [{ type: 'tool_use', id: block.id, name: block.name, input: block.input }];
+    return [];
+  });
+}
+
+function usageOf(usage: Anthropic.Usage): TokenUsage {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+  };
+}

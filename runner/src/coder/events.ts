@@ -1,0 +1,11 @@
+import type { TokenUsage } from '@anton/contracts';
+import type { ShellRecord } from '../tools/tool.ts';
+
+/** What the coder loop reports as it goes: logged by the runner, asserted by tests. */
+export type CoderEvent =
+  | { type: 'turn'; round: number; turn: number; usage: TokenUsage; stopReason: string | null; toolCalls: number }
+  | { type: 'tool'; round: number; turn: number; name: string; isError: boolean; ms: number; shell?: ShellRecord }
+  | { type: 'reminder'; round: number; turn: number }
+  | { type: 'submitted'; round: number; turn: number; summary: string };
+
+export type CoderEventHandler = (event: CoderEvent) => void;

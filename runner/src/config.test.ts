@@ -1,0 +1,43 @@
+import { ConfigError } from '@anton/contracts';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, PROXY_PLACEHOLDER_KEY } from './config.ts';
+
+describe('loadConfig', () => {
+  it('proxy mode: every endpoint derives from the proxy and no key is needed', () => {
+    const config = loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:8181', PATH: '/bin', AWS_SECRET: 'x' });
+    expect(config.mode).toBe('proxy');
+    expect(config.anthropic).toEqual({ baseURL: 'http://127.0.0.1:8181/anthropic', apiKey: PROXY_PLACEHOLDER_KEY });
+    expect(config.openai).toEqual({ baseURL: 'http://127.0.0.1:8181/openai/v1', apiKey: PROXY_PLACEHOLDER_KEY });
+    expect(config.github).toEqual({ apiUrl: 'http://127.0.0.1:8181/github', token: undefined });
+    expect(config.git).toEqual({ kind: 'proxy', proxyUrl: 'http://127.0.0.1:8181' });
+    expect(config.shell.inherited.PATH).toBe('/bin');
+    expect(config.shell.inherited).not.toHaveProperty('AWS_SECRET');
+  });
+
+  it("keeps the original's names and defaults", () => {
+    const config = loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:8181', LOG_LEVEL: 'INFO' });
+    expect(config).toMatchObject({
+      logLevel: 'info',
+      contextPath: '/app/context/task.json',
+      workDir: '/app/workspace',
+      coder: { model: 'claude-sonnet-5-5', maxTurns: 15 },
+      reviewer: { model: 'gpt-4o', maxRejections: 3 },
+      shell: { timeoutMs: 120_000 },
+    });
+  });
+
+  it('direct mode needs the three secrets, and names each missing one', () => {
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'a' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ANTHROPIC_API_KEY: 'a' })).toThrow(/OPENAI_API_KEY: required.*GITHUB_TOKEN: required/);
+    const config = loadConfig({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GITHUB_TOKEN: 'g', MAX_CODER_TURNS: '3' });
+    expect(config.mode).toBe('direct');
+    expect(config.github).toEqual({ apiUrl: 'https://api.github.com', token: 'g' });
+    expect(config.coder.maxTurns).toBe(3);
+  });
+
+  it('rejects nonsense numbers', () => {
+    expect(() => loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:1', SHELL_TIMEOUT: 'soon' })).toThrow(
+      /SHELL_TIMEOUT/,
+    );
+  });
+});

@@ -1,0 +1,108 @@
+import { CONTEXT_PATH, Complexity, env, parseEnv, TemplateId } from '@anton/contracts';
+import { z } from 'zod';
+import { INHERITED_SHELL_VARS } from './shell/shell-env.ts';
+
+/** Claude Sonnet, current. */
+export const DEFAULT_CODER_MODEL = 'claude-sonnet-5-5';
+export const DEFAULT_REVIEWER_MODEL = 'gpt-4o';
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/** Sent where an SDK insists on a key in proxy mode; the proxy drops it and adds the real one. */
+export const PROXY_PLACEHOLDER_KEY = 'anton-credential-proxy';
+
+const url = z.url({ protocol: /^https?$/ });
+
+const Env = z
+  .object({
+    LOG_LEVEL: env.logLevel,
+    TASK_ID: env.optional,
+    TEMPLATE_ID: env.optional.pipe(TemplateId.optional()),
+    COMPLEXITY: env.optional.pipe(Complexity.optional()),
+    CONTEXT_PATH: z.string().min(1).default(CONTEXT_PATH),
+    WORK_DIR: z.string().min(1).default('/app/workspace'),
+    TERMINATION_LOG: env.optional,
+
+    CREDENTIAL_PROXY_URL: env.optional.pipe(url.optional()),
+    ANTHROPIC_API_KEY: env.optional,
+    ANTHROPIC_MODEL: z.string().min(1).default(DEFAULT_CODER_MODEL),
+    ANTHROPIC_BASE_URL: env.optional.pipe(url.optional()),
+    OPENAI_API_KEY: env.optional,
+    OPENAI_MODEL: z.string().min(1).default(DEFAULT_REVIEWER_MODEL),
+    OPENAI_BASE_URL: env.optional.pipe(url.optional()),
+    GITHUB_TOKEN: env.optional,
+    GITHUB_API_URL: env.optional.pipe(url.optional()),
+
+    MAX_CODER_TURNS: env.int(15, 1),
+    SHELL_TIMEOUT: env.int(120, 1),
+    MAX_REVIEW_REJECTIONS: env.int(3, 1),
+    CODER_MAX_TOKENS: env.int(8192, 256),
+    /** Retries of one LLM or GitHub call on 429/5xx/connection errors, by the SDKs' own backoff. */
+    API_MAX_RETRIES: env.int(4, 0),
+    API_TIMEOUT_SECONDS: env.int(600, 1),
+  })
+  .superRefine((vars, ctx) => {
+    if (vars.CREDENTIAL_PROXY_URL) return;
+    // Direct mode (a hand-run runner): the keys come from this environment.
+    for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GITHUB_TOKEN'] as const) {
+      if (!vars[name])
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required unless CREDENTIAL_PROXY_URL is set' });
+    }
+  });
+
+type Vars = z.output<typeof Env>;
+
+/**
+ * Where each API is reached and with which credential. With CREDENTIAL_PROXY_URL every base URL
+ * derives from the proxy and no real key is known to this process; without it, direct mode.
+ */
+function endpoints(vars: Vars, shellVars: Record<string, string | undefined>) {
+  const proxy = vars.CREDENTIAL_PROXY_URL?.replace(/\/+$/, '');
+  if (proxy) {
+    return {
+      mode: 'proxy' as const,
+      anthropic: { baseURL: `${proxy}/anthropic`, apiKey: PROXY_PLACEHOLDER_KEY },
+      openai: { baseURL: `${proxy}/openai/v1`, apiKey: PROXY_PLACEHOLDER_KEY },
+      github: { apiUrl: `${proxy}/github`, token: undefined },
+      git: { kind: 'proxy' as const, proxyUrl: proxy },
+      shellVars,
+    };
+  }
+  return {
+    mode: 'direct' as const,
+    anthropic: { baseURL: vars.ANTHROPIC_BASE_URL, apiKey: vars.ANTHROPIC_API_KEY ?? '' },
+    openai: { baseURL: vars.OPENAI_BASE_URL, apiKey: vars.OPENAI_API_KEY ?? '' },
+    github: { apiUrl: vars.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL, token: vars.GITHUB_TOKEN },
+    git: { kind: 'direct' as const, token: vars.GITHUB_TOKEN },
+    shellVars,
+  };
+}
+
+export function loadConfig(source: Record<string, string | undefined>) {
+  const vars = parseEnv(Env, source);
+  const shellVars = Object.fromEntries(INHERITED_SHELL_VARS.map((name) => [name, source[name]]));
+  const { shellVars: inherited, ...access } = endpoints(vars, shellVars);
+  return {
+    logLevel: vars.LOG_LEVEL,
+    taskId: vars.TASK_ID,
+    templateId: vars.TEMPLATE_ID,
+    complexity: vars.COMPLEXITY,
+    contextPath: vars.CONTEXT_PATH,
+    workDir: vars.WORK_DIR,
+    terminationLog: vars.TERMINATION_LOG,
+    ...access,
+    coder: {
+      model: vars.ANTHROPIC_MODEL,
+      maxTurns: vars.MAX_CODER_TURNS,
+      maxTokens: vars.CODER_MAX_TOKENS,
+    },
+    reviewer: { model: vars.OPENAI_MODEL, maxRejections: vars.MAX_REVIEW_REJECTIONS },
+    shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, inherited },
+    api: { maxRetries: vars.API_MAX_RETRIES, timeoutMs: vars.API_TIMEOUT_SECONDS * 1000 },
+  };
+}
+
+export type RunnerConfig = ReturnType<typeof loadConfig>;
+
+/** Read apart from the rest, so even a run whose configuration is invalid can report that. */
+export function terminationLogPath(source: Record<string, string | undefined>): string | undefined {
+  return source.TERMINATION_LOG || undefined;
+}

@@ -27,9 +27,9 @@ export interface CacheUsage {
   cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
-function withoutCacheControl(block: object): object {
-  const { cache_control: _ignored, ...rest } = block as { cache_control?: unknown };
-  return rest;
+/** A block as it enters the prompt: markers (cache_control, at any depth) are not part of it. */
+function withoutCacheControl(block: object): unknown {
+  return JSON.parse(JSON.stringify(block, (key, value) => (key === 'cache_control' ? undefined : value)));
 }
 
 function promptBlocks(request: MessagesRequest): PromptBlock[] {

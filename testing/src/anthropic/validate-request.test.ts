@@ -159,6 +159,8 @@ describe('FakeAnthropic rejects what the Messages API rejects', () => {
     await expect(
       wrong.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
     ).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    const wrongFirst = await post({}, { 'x-api-key': 'sk-ant-wrong', authorization: `Bearer ${fake.apiKey}` });
+    expect(wrongFirst.status).toBe(401);
     const missing = await post({}, { 'x-api-key': '' });
     expect(missing.status).toBe(401);
     expect(missing.body).toMatchObject({
@@ -222,6 +224,8 @@ describe('FakeAnthropic accepts what the Messages API accepts', () => {
     ['top-level (automatic) cache_control', { cache_control: { type: 'ephemeral' } }, {}],
     ['max_tokens 0 to warm the cache', { max_tokens: 0 }, {}],
     ['a Bearer key instead of x-api-key', {}, { 'x-api-key': '', authorization: 'Bearer sk-ant-api03-fake-key' }],
+    // What a credential proxy sends: the SDK's placeholder Bearer plus the real x-api-key, which wins.
+    ['x-api-key next to a placeholder Bearer', {}, { authorization: 'Bearer placeholder' }],
   ])('accepts %s', async (_name, body, headers) => {
     const res = await post(body, headers);
     expect(res.body).toMatchObject({ type: 'message' });

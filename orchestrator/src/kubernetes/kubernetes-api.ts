@@ -1,0 +1,65 @@
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
+
+/**
+ * The orchestrator's whole use of the Kubernetes API, in one namespace. The dispatcher, the
+ * deduplication claims and the Job watch (backpressure now, outcome reporting later) all go
+ * through it, so tests and other callers can swap the client.
+ */
+export interface KubernetesApi {
+  readonly namespace: string;
+  createConfigMap(body: V1ConfigMap): Promise<V1ConfigMap>;
+  readConfigMap(name: string): Promise<V1ConfigMap | undefined>;
+  listConfigMaps(labelSelector: string): Promise<V1ConfigMap[]>;
+  /** Deletes only the object with this uid (so a newer object of the same name survives); false when gone already. */
+  deleteConfigMap(name: string, uid?: string): Promise<boolean>;
+  createJob(body: V1Job): Promise<V1Job>;
+  readJob(name: string): Promise<V1Job | undefined>;
+  listJobs(labelSelector: string): Promise<V1Job[]>;
+  /** A list-then-watch cache of the Jobs matching the selector, resuming after disconnects. */
+  watchJobs(labelSelector: string): JobInformer;
+}
+
+export interface JobInformer {
+  /** Lists, then watches; resolves once the first list is in (or failed, then it keeps trying). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The Jobs as last seen. */
+  list(): readonly V1Job[];
+  /** Called after every add, update, delete or relist. */
+  onChange(listener: () => void): void;
+  /** True once listed and watching; false while reconnecting. */
+  readonly synced: boolean;
+}
+
+/** An API call that failed, with what the caller needs to decide: status, Status reason, retry-after. */
+export class KubernetesError extends Error {
+  override name = 'KubernetesError';
+  /** HTTP status; undefined when no answer came (connection refused, reset, timeout). */
+  readonly status: number | undefined;
+  /** The Status object's reason, e.g. AlreadyExists, NotFound, Conflict, Invalid. */
+  readonly reason: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    {
+      status,
+      reason,
+      retryAfterMs,
+      cause,
+    }: { status?: number; reason?: string; retryAfterMs?: number; cause?: unknown },
+  ) {
+    super(message, { cause });
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  /** No answer, throttled, or a server-side failure: worth another try. */
+  get retryable(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
+  }
+}
+
+export const isAlreadyExists = (err: unknown): boolean => err instanceof KubernetesError && err.status === 409;
+export const isNotFound = (err: unknown): boolean => err instanceof KubernetesError && err.status === 404;

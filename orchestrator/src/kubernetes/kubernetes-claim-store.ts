@@ -1,0 +1,70 @@
+import { LABELS, ORCHESTRATOR_NAME } from '@anton/contracts';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { ClaimStore, HeldClaim } from '../dedup.ts';
+import { isAlreadyExists, type KubernetesApi } from './kubernetes-api.ts';
+
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
+const COMPONENT = 'dedup-claim';
+const SELECTOR = `${LABELS.managedBy}=${ORCHESTRATOR_NAME},${COMPONENT_LABEL}=${COMPONENT}`;
+
+export const claimName = (hash: string): string => `anton-dedup-${hash}`;
+
+/**
+ * Deduplication claims as ConfigMaps named `anton-dedup-<hash>`: creating one is atomic (409 for
+ * the loser), the API server's creationTimestamp dates it (one clock for all replicas), and its uid
+ * makes removal conditional. They carry no `app: anton-runner` label, so nothing takes them for Jobs.
+ */
+export class KubernetesClaimStore implements ClaimStore {
+  readonly #api: KubernetesApi;
+
+  constructor(api: KubernetesApi) {
+    this.#api = api;
+  }
+
+  async create(hash: string, taskId: string): Promise<'created' | 'exists'> {
+    const body: V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: claimName(hash),
+        namespace: this.#api.namespace,
+        labels: { [LABELS.managedBy]: ORCHESTRATOR_NAME, [COMPONENT_LABEL]: COMPONENT, [LABELS.dedupHash]: hash },
+      },
+      data: { 'task-id': taskId, 'claimed-at': new Date().toISOString() },
+    };
+    try {
+      await this.#api.createConfigMap(body);
+      return 'created';
+    } catch (err) {
+      if (isAlreadyExists(err)) return 'exists';
+      throw err;
+    }
+  }
+
+  async read(hash: string): Promise<HeldClaim | undefined> {
+    const configMap = await this.#api.readConfigMap(claimName(hash));
+    return configMap && toClaim(configMap);
+  }
+
+  remove(hash: string, version: string): Promise<boolean> {
+    return this.#api.deleteConfigMap(claimName(hash), version);
+  }
+
+  async list(): Promise<Array<HeldClaim & { hash: string }>> {
+    const configMaps = await this.#api.listConfigMaps(SELECTOR);
+    return configMaps.flatMap((configMap) => {
+      const claim = toClaim(configMap);
+      const hash = configMap.metadata?.labels?.[LABELS.dedupHash];
+      return claim && hash ? [{ ...claim, hash }] : [];
+    });
+  }
+}
+
+function toClaim(configMap: V1ConfigMap): HeldClaim | undefined {
+  const taskId = configMap.data?.['task-id'];
+  const uid = configMap.metadata?.uid;
+  if (!taskId || !uid) return undefined;
+  // The server's timestamp when there is one: replicas' clocks may disagree, the API server's is one.
+  const created = configMap.metadata?.creationTimestamp ?? configMap.data?.['claimed-at'];
+  return { taskId, claimedAt: new Date(created ?? 0), version: uid };
+}

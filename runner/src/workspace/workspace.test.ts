@@ -109,7 +109,8 @@ describe('Workspace', () => {
     });
     await writeFile(join(dir, 'src', 'pricing.js'), 'changed\n');
     await writeFile(join(dir, 'NEW.md'), 'a new file\n');
-    const diff = await ws.stagedDiff();
+    const { patch: diff, stat } = await ws.stagedDiff();
+    expect(stat).toMatch(/NEW\.md\s+\|\s+1 \+[\s\S]*2 files changed/);
     expect(diff).toContain('+++ b/NEW.md');
     expect(diff).toContain('+a new file');
     expect(diff).toContain('+++ b/src/pricing.js');

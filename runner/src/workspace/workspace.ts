@@ -75,11 +75,17 @@ export class Workspace {
     return new Workspace(options, baseSha, config);
   }
 
-  /** Stages everything (new files included) and returns the diff against the base commit. */
-  async stagedDiff(): Promise<string> {
+  /**
+   * Stages everything and returns the diff against the base commit: the staged diff, so new files
+   * are in it (the original's `git diff HEAD` left them out), with its file list.
+   */
+  async stagedDiff(): Promise<{ patch: string; stat: string }> {
     const git = await this.#git();
     await git.raw(['add', '-A']);
-    return git.raw(['diff', '--cached', '--no-ext-diff', '--no-textconv', this.baseSha]);
+    const diff = ['diff', '--cached', '--no-ext-diff', '--no-textconv'];
+    const patch = await git.raw([...diff, this.baseSha]);
+    const stat = await git.raw([...diff, '--stat=120', this.baseSha]);
+    return { patch, stat };
   }
 
   /** Commits what is staged as anton-bot; returns the commit. */

@@ -17,7 +17,11 @@ export type Route = 'jira' | 'datadog' | 'sonar';
 const SOURCE_BY_ROUTE = { jira: SOURCES.jira, datadog: SOURCES.datadog, sonar: SOURCES.sonarcloud };
 const SECRET_BY_ROUTE = { jira: SECRETS.jira, datadog: SECRETS.datadog, sonar: SECRETS.sonarcloud };
 
-export function signedHeaders(route: Route, body: Buffer, secret = SECRET_BY_ROUTE[route]): Record<string, string> {
+export function signedHeaders(
+  route: Route,
+  body: Buffer,
+  secret: string = SECRET_BY_ROUTE[route],
+): Record<string, string> {
   return { 'content-type': 'application/json', ...SOURCE_BY_ROUTE[route].sign(body, secret) };
 }
 

@@ -5,6 +5,7 @@
  *   pnpm --filter @anton/ingester send <jira|datadog|sonar> <payload.json> [--url URL] [--secret S] [--form]
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
@@ -33,10 +34,11 @@ async function main(): Promise<number> {
     console.error(`${path} webhooks are JSON only`);
     return 2;
   }
-  const { WEBHOOK_SECRET } = parseEnv(z.object({ WEBHOOK_SECRET: env.optional }), process.env);
-  const secret = values.secret ?? WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
+  // pnpm runs the script in the package directory; INIT_CWD is where the user typed the command.
+  const vars = parseEnv(z.object({ WEBHOOK_SECRET: env.optional, INIT_CWD: env.optional }), process.env);
+  const secret = values.secret ?? vars.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
 
-  const json = await readFile(file);
+  const json = await readFile(resolve(vars.INIT_CWD ?? process.cwd(), file));
   // JSON is sent byte for byte as written; form encoding flattens the object's top-level fields.
   const body = values.form
     ? Buffer.from(new URLSearchParams(formFields(JSON.parse(json.toString('utf8')))).toString())

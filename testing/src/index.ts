@@ -7,6 +7,7 @@ export * from './git/sample-repo.ts';
 export * from './github/fake-github.ts';
 export * from './jira/adf.ts';
 export * from './jira/fake-jira.ts';
+export * from './kubernetes/fake-kubernetes.ts';
 export * from './openai/fake-openai.ts';
 export * from './rabbitmq.ts';
 export * from './wait-for.ts';

@@ -37,6 +37,10 @@ export function kubernetesStatusFault(
   };
 }
 
+export type { AutoComplete, JobPhase, JobPhaseOptions, ScriptedOutcome } from './job-controller.ts';
+export type { KindName, KubeObject } from './resources.ts';
+export type { Status } from './status.ts';
+
 const USER = 'system:serviceaccount:default:fake-client';
 
 /**

@@ -120,15 +120,14 @@ export function validateJob(job: KubeObject): FieldError[] {
     ...validateLabels(obj(template.metadata).labels as Record<string, string>, 'spec.template.metadata.labels'),
   );
   errors.push(...validatePodSpec(podSpec, 'spec.template.spec'));
-  // The pod-level rule set by validatePodSpec allows Always; a Job does not.
+  // The pod spec's rule allows Always; a Job's does not.
   const restartPolicy = podSpec.restartPolicy;
   const restartField = 'spec.template.spec.restartPolicy';
   if (restartPolicy === 'Always' || restartPolicy === undefined || restartPolicy === '') {
     errors.push(required(restartField, 'valid values: "OnFailure", "Never"'));
   } else if (restartPolicy !== 'OnFailure' && restartPolicy !== 'Never') {
-    if (!errors.some((e) => e.field === restartField)) {
-      errors.push(notSupported(restartField, restartPolicy, ['OnFailure', 'Never']));
-    }
+    // Reported twice, as the server does: once by the pod spec's rule, once by the Job's.
+    errors.push(notSupported(restartField, restartPolicy, ['OnFailure', 'Never']));
   } else if (spec.podFailurePolicy && restartPolicy !== 'Never') {
     errors.push(
       invalidValue(restartField, restartPolicy, 'only "Never" is supported when podFailurePolicy is specified'),

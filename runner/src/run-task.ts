@@ -1,0 +1,198 @@
+import { addUsage, emptyUsage, type RunnerContext, type RunUsage } from '@anton/contracts';
+import type { Octokit } from '@octokit/rest';
+import { CoderSession, type CreateMessage } from './coder/coder-session.ts';
+import type { CoderEvent } from './coder/events.ts';
+import { buildSystemPrompt } from './coder/system-prompt.ts';
+import { testRuns } from './coder/test-runs.ts';
+import type { RunnerConfig } from './config.ts';
+import { loadContext } from './context.ts';
+import { isPermanentFailure, PermanentFailure } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Reviewer } from './reviewer/reviewer.ts';
+import type { ReviewVerdict } from './reviewer/verdict.ts';
+import { type OutcomeFacts, outcome, type RunOutcome } from './run-outcome.ts';
+import { createShellRunner } from './shell/run-shell.ts';
+import { shellEnvironment } from './shell/shell-env.ts';
+import { shellLimits } from './shell/shell-limits.ts';
+import { commitMessage, pullRequestBody, pullRequestTitle } from './submit/pull-request-text.ts';
+import { openOrUpdatePullRequest } from './submit/pull-requests.ts';
+import { repositorySlug } from './submit/repository-slug.ts';
+import { PathGuard } from './tools/path-guard.ts';
+import { CODER_TOOLS } from './tools/registry.ts';
+import { branchNameFor } from './workspace/branch-name.ts';
+import { gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
+import { gitEnvironment } from './workspace/run-git.ts';
+import { Workspace } from './workspace/workspace.ts';
+
+export interface RunDependencies {
+  config: RunnerConfig;
+  logger: Logger;
+  createMessage: CreateMessage;
+  reviewer: Reviewer;
+  octokit: Octokit;
+  signal?: AbortSignal;
+}
+
+/** What the run has learned so far, for the result whatever way it ends. */
+class Progress {
+  taskId: string | undefined;
+  branch: string | undefined;
+  session: CoderSession | undefined;
+  reviewRounds = 0;
+  reviewerUsage = emptyUsage();
+
+  constructor(taskId: string | undefined) {
+    this.taskId = taskId;
+  }
+
+  get usage(): RunUsage {
+    return { coder: this.session?.usage ?? emptyUsage(), reviewer: this.reviewerUsage };
+  }
+
+  facts(): OutcomeFacts {
+    return {
+      taskId: this.taskId,
+      branch: this.branch,
+      turns: this.session?.turns ?? 0,
+      reviewRounds: this.reviewRounds,
+      usage: this.usage,
+    };
+  }
+}
+
+/**
+ * The runner's whole job: context → clone → rounds of (coder, reviewer) → commit, push, pull
+ * request. Never throws: every ending is a RunOutcome with its exit code.
+ */
+export async function runTask(deps: RunDependencies): Promise<RunOutcome> {
+  const progress = new Progress(deps.config.taskId);
+  const loaded = await loadContext(deps.config.contextPath);
+  if (!loaded.ok) return outcome('failed', progress.facts(), { reason: loaded.reason, permanent: true });
+  // A hand-run runner has no TASK_ID; the context's task then names the lines.
+  const contextTaskId = loaded.context.task?.task_id;
+  const logger =
+    progress.taskId === undefined && contextTaskId ? deps.logger.child({ task_id: contextTaskId }) : deps.logger;
+  progress.taskId ??= contextTaskId;
+  try {
+    return await fixAndSubmit({ ...deps, logger }, loaded.context, progress);
+  } catch (err) {
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    logger.error({ err }, 'run failed');
+    const permanent = isPermanentFailure(err) || err instanceof UnsupportedRepositoryUrl;
+    return outcome('failed', progress.facts(), { reason, permanent });
+  }
+}
+
+async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progress: Progress): Promise<RunOutcome> {
+  const { config, logger, signal } = deps;
+  const branch = branchNameFor(context.issue_id);
+  progress.branch = branch;
+  const workspace = await Workspace.clone({
+    dir: config.workDir,
+    access: gitAccessFor(context.repo_url, config.git),
+    baseBranch: context.base_branch,
+    branch,
+    env: gitEnvironment(config.shell.inherited),
+  });
+  logger.info({ branch, base: context.base_branch, base_sha: workspace.baseSha }, 'repository cloned');
+
+  const guard = await PathGuard.create(workspace.dir);
+  const shell = createShellRunner({
+    cwd: guard.root,
+    env: shellEnvironment(config.shell.inherited),
+    timeoutMs: config.shell.timeoutMs,
+    limits: shellLimits(config.shell.timeoutMs),
+  });
+  const session = new CoderSession({
+    createMessage: deps.createMessage,
+    model: config.coder.model,
+    maxTokens: config.coder.maxTokens,
+    maxTurns: config.coder.maxTurns,
+    systemPrompt: buildSystemPrompt(context, { templateId: config.templateId, complexity: config.complexity }),
+    tools: CODER_TOOLS,
+    toolContext: { guard, shell, ...(signal ? { signal } : {}) },
+    onEvent: (event) => logEvent(logger, event),
+    ...(signal ? { signal } : {}),
+  });
+  progress.session = session;
+
+  for (let round = 1; round <= config.reviewer.maxRejections; round++) {
+    const coded = await session.runRound();
+    if (coded.kind === 'turn_limit') {
+      const reason = `the coder did not call submit_changes within ${config.coder.maxTurns} turns`;
+      return outcome('failed', progress.facts(), { reason, permanent: true });
+    }
+    const { patch, stat } = await workspace.stagedDiff();
+    if (patch.trim() === '') {
+      return outcome('no_changes', progress.facts(), { reason: 'the coder submitted without changing any file' });
+    }
+    const review = await deps.reviewer({ context, diff: patch, stat, summary: coded.summary }, signal);
+    progress.reviewRounds = round;
+    progress.reviewerUsage = addUsage(progress.reviewerUsage, review.usage);
+    logger.info({ round, approved: review.verdict.approved, reason: review.verdict.reason }, 'review');
+    if (review.verdict.approved) return submit(deps, context, progress, workspace, coded.summary, review.verdict);
+    if (round === config.reviewer.maxRejections) {
+      const reason = `rejected ${round} times; last: ${review.verdict.reason}`;
+      return outcome('rejected', progress.facts(), { reason });
+    }
+    session.addRejection(review.verdict.reason, review.verdict.problems);
+  }
+  throw new PermanentFailure('MAX_REVIEW_REJECTIONS allows no review round');
+}
+
+async function submit(
+  deps: RunDependencies,
+  context: RunnerContext,
+  progress: Progress,
+  workspace: Workspace,
+  summary: string,
+  verdict: ReviewVerdict,
+): Promise<RunOutcome> {
+  const { config, logger } = deps;
+  const session = progress.session as CoderSession;
+  const sha = await workspace.commit(commitMessage(context.issue_id, summary));
+  await workspace.push();
+  logger.info({ branch: workspace.branch, sha }, 'branch pushed');
+  const { owner, repo } = repositorySlug(context.repo_url);
+  const pr = await openOrUpdatePullRequest(deps.octokit, {
+    owner,
+    repo,
+    head: workspace.branch,
+    base: context.base_branch,
+    title: pullRequestTitle(context.issue_id, summary),
+    body: pullRequestBody({
+      issueId: context.issue_id,
+      issueUrl: context.task?.url,
+      summary,
+      review: { model: config.reviewer.model, rounds: progress.reviewRounds, reason: verdict.reason },
+      testRuns: testRuns(session.shellCommands),
+      coder: { model: config.coder.model, turns: session.turns },
+      usage: progress.usage,
+    }),
+  });
+  logger.info({ pr_url: pr.url, number: pr.number, updated: pr.updated }, 'pull request open');
+  return outcome('pr_opened', progress.facts(), { prUrl: pr.url });
+}
+
+function logEvent(logger: Logger, event: CoderEvent): void {
+  if (event.type === 'turn') {
+    const { type: _type, ...fields } = event;
+    logger.info(fields, 'coder turn');
+  } else if (event.type === 'tool') {
+    logger.info(
+      {
+        round: event.round,
+        turn: event.turn,
+        tool: event.name,
+        is_error: event.isError,
+        ms: event.ms,
+        shell: event.shell,
+      },
+      'tool call',
+    );
+  } else if (event.type === 'reminder') {
+    logger.info({ round: event.round, turn: event.turn }, 'no tool call: reminded the coder');
+  } else {
+    logger.info({ round: event.round, turn: event.turn }, 'changes submitted');
+  }
+}

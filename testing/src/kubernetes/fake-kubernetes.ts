@@ -133,6 +133,11 @@ export class FakeKubernetes extends FakeHttpServer {
     return this.#watches.drop();
   }
 
+  /** Ends every open watch cleanly (the server's watch timeout): clients watch again from where they were. */
+  endWatches(): number {
+    return this.#watches.end();
+  }
+
   /** Forgets the change history: watches from an older resourceVersion get 410 Expired. */
   compact(): void {
     this.#store.compact();

@@ -109,6 +109,16 @@ export class WatchHub {
     }
   }
 
+  /** Ends every open watch cleanly, as the server does when a watch's timeout runs out. */
+  end(): number {
+    const count = this.#watches.size;
+    for (const watch of [...this.#watches]) {
+      this.#forget(watch);
+      watch.res.end();
+    }
+    return count;
+  }
+
   /** Cuts every open watch connection without ending its response (a dropped connection). */
   drop(): number {
     const count = this.#watches.size;

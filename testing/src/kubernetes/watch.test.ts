@@ -30,7 +30,7 @@ interface Seen {
 }
 
 /** A client-node Watch, its events as they arrive, and its `done` callback as a promise. */
-async function watch(path: string, query: Record<string, unknown> = {}) {
+async function watch(path: string, query: Record<string, string | number | boolean | undefined> = {}) {
   const events: Seen[] = [];
   let finish: (err: unknown) => void = () => undefined;
   const done = new Promise<unknown>((resolve) => {
@@ -74,9 +74,8 @@ describe('watch', () => {
     const phases = pods.events.map((e) => (e.object.status as { phase: string }).phase);
     expect(phases.slice(0, 3)).toEqual(['Pending', 'Running', 'Succeeded']);
     const succeeded = pods.events.find((e) => (e.object.status as { phase: string }).phase === 'Succeeded');
-    const agent = (
-      succeeded?.object.status as { containerStatuses: { name: string; state: { terminated?: unknown } }[] }
-    ).containerStatuses[0];
+    const status = succeeded?.object.status as { containerStatuses?: { name: string }[] } | undefined;
+    const agent = status?.containerStatuses?.[0];
     expect(agent).toMatchObject({
       name: 'agent',
       state: { terminated: { exitCode: 0, reason: 'Completed', message: '{"status":"pr_opened"}' } },

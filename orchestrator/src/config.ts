@@ -41,6 +41,7 @@ const Env = z
     AGENT_IMAGE: ImageReference.default('anton-runner:latest'),
     AGENT_IMAGE_JAVA: env.optional.pipe(ImageReference.optional()),
     KUBERNETES_RETRIES: env.int(3, 0),
+    KUBERNETES_RETRY_DELAY_MS: env.int(250, 1),
 
     // Local dispatcher: the runner and its credential proxy as child processes.
     LOCAL_RUNNER_DIR: z.string().default(resolve(packageRoot, '..', 'runner')),
@@ -48,6 +49,8 @@ const Env = z
     OPENAI_BASE_URL: optionalUrl,
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: optionalUrl,
+    /** The only part of the orchestrator's environment local runners inherit: where git and node are. */
+    PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     METRICS_HOST: z.string().default('0.0.0.0'),
@@ -81,11 +84,13 @@ const Env = z
         kubeconfig: vars.KUBECONFIG,
         images: { runner: vars.AGENT_IMAGE, java: vars.AGENT_IMAGE_JAVA ?? vars.AGENT_IMAGE },
         retries: vars.KUBERNETES_RETRIES,
+        retryDelayMs: vars.KUBERNETES_RETRY_DELAY_MS,
       },
       /** Upstreams handed to the credential proxy (pod or local process); unset ones keep its defaults. */
       upstreams,
       local: {
         runnerDir: vars.LOCAL_RUNNER_DIR,
+        path: vars.PATH,
         keys: { anthropic: vars.ANTHROPIC_API_KEY, openai: vars.OPENAI_API_KEY, github: vars.GITHUB_TOKEN },
       },
       metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },

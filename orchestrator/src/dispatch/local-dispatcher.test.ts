@@ -1,0 +1,159 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { type RouterPlan, RunnerContext } from '@anton/contracts';
+import { waitFor } from '@anton/testing';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTask } from '../../test/tasks.ts';
+import { Capacity } from '../capacity.ts';
+import type { DispatchRequest } from './dispatcher.ts';
+import { LocalDispatcher } from './local-dispatcher.ts';
+
+const standIn = fileURLToPath(new URL('../../test/stand-in-runner', import.meta.url));
+const plan: RouterPlan = {
+  template_id: 'python-backend',
+  complexity: 'low',
+  required_skills: [],
+  context_summary: 'x',
+};
+
+let records: string;
+let logLines: Array<Record<string, unknown>>;
+let capacity: Capacity;
+let dispatcher: LocalDispatcher;
+
+function logger() {
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return pino({ level: 'info' }, sink).child({ task_id: 'parent-bound' });
+}
+
+beforeEach(async () => {
+  records = await mkdtemp(join(tmpdir(), 'stand-in-records-'));
+  logLines = [];
+  capacity = new Capacity(5);
+  dispatcher = new LocalDispatcher({
+    runnerDir: standIn,
+    keys: { anthropic: 'sk-ant-secret', openai: 'sk-openai-secret', github: 'ghp_secret' },
+    upstreams: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic' },
+    path: '/usr/bin:/bin',
+    capacity,
+    logger: logger(),
+  });
+});
+afterEach(async () => {
+  await dispatcher.close();
+  await rm(records, { recursive: true, force: true });
+});
+
+function request(labels: Record<string, string> = {}): DispatchRequest {
+  const task = makeTask({ labels: { 'stand-in-record-dir': records, ...labels } });
+  return {
+    task,
+    plan,
+    routedBy: 'rules',
+    dedupHash: 'a'.repeat(63),
+    repository: { url: 'https://github.com/acme/orders.git', baseBranch: 'develop', resolvedBy: 'jira-project' },
+  };
+}
+
+const recordOf = async (taskId: string) => JSON.parse(await readFile(join(records, `${taskId}.json`), 'utf8'));
+
+describe('LocalDispatcher', () => {
+  it("starts the proxy with the keys and the runner with a pod's agent env and no secret", async () => {
+    const req = request();
+    const result = await dispatcher.dispatch(req, logger());
+    expect(result).toEqual({ runnerName: `agent-job-${req.task.task_id}`, created: true });
+    await waitFor(async () => (await dispatcher.status(req.task.task_id)) === 'succeeded', { what: 'the runner' });
+
+    const record = await recordOf(req.task.task_id);
+    const proxyPort = new URL(record.env.CREDENTIAL_PROXY_URL).port;
+    expect(record.env).toEqual({
+      PATH: '/usr/bin:/bin',
+      TASK_ID: req.task.task_id,
+      TEMPLATE_ID: 'python-backend',
+      COMPLEXITY: 'low',
+      CONTEXT_PATH: expect.stringMatching(/\/context\/task\.json$/),
+      WORK_DIR: expect.stringMatching(/\/workspace$/),
+      HOME: expect.stringMatching(/\/home$/),
+      CREDENTIAL_PROXY_URL: `http://127.0.0.1:${proxyPort}`,
+      TERMINATION_LOG: expect.stringMatching(/\/termination-log$/),
+    });
+    expect(JSON.stringify(record.env)).not.toMatch(/secret/);
+    expect(record.argv).toEqual([process.execPath, join(standIn, 'src', 'main.ts')]);
+    expect(record.cwd).toBe(standIn);
+    expect(record.proxy.path).toBe('/anthropic/v1/messages');
+    expect(record.proxy.env).toEqual({
+      PATH: '/usr/bin:/bin',
+      PROXY_PORT: proxyPort,
+      ALLOWED_REPOSITORY: 'https://github.com/acme/orders.git',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic',
+      ANTHROPIC_API_KEY: 'sk-ant-secret',
+      OPENAI_API_KEY: 'sk-openai-secret',
+      GITHUB_TOKEN: 'ghp_secret',
+    });
+
+    const context = RunnerContext.parse(record.context);
+    expect(context).toMatchObject({
+      repo_url: 'https://github.com/acme/orders.git',
+      base_branch: 'develop',
+      issue_id: 'ORD-42',
+      plan,
+      routed_by: 'rules',
+      task: req.task,
+    });
+    expect(context.task_description).toContain(req.task.title);
+  });
+
+  it("logs the children's output with the task id and reports the result", async () => {
+    const req = request();
+    await dispatcher.dispatch(req, logger().child({ task_id: req.task.task_id }));
+    await waitFor(() => logLines.find((l) => l.msg === 'local runner finished'), { what: 'the end' });
+    const output = logLines.find((l) => l.process === 'runner' && String(l.line).includes('stand-in runner done'));
+    expect(output?.task_id).toBe(req.task.task_id);
+    expect(logLines.find((l) => l.msg === 'local runner finished')).toMatchObject({
+      task_id: req.task.task_id,
+      exit_code: 0,
+      result: { status: 'pr_opened' },
+    });
+  });
+
+  it('counts its children in the capacity, and a failed exit as failed', async () => {
+    const release = join(records, 'release');
+    const held = request({ 'stand-in-release-file': release, 'stand-in-exit-code': '1' });
+    await dispatcher.dispatch(held, logger());
+    expect(capacity.used).toBe(1);
+    expect(await dispatcher.status(held.task.task_id)).toBe('active');
+    await writeFile(release, '');
+    await waitFor(async () => (await dispatcher.status(held.task.task_id)) === 'failed', { what: 'the failure' });
+    expect(capacity.used).toBe(0);
+  });
+
+  it('never starts a second runner for one task', async () => {
+    const release = join(records, 'release');
+    const req = request({ 'stand-in-release-file': release });
+    await dispatcher.dispatch(req, logger());
+    expect(await dispatcher.dispatch(req, logger())).toMatchObject({ created: false });
+    await writeFile(release, '');
+  });
+
+  it('fails retryably when the proxy cannot start', async () => {
+    const broken = new LocalDispatcher({
+      runnerDir: join(records, 'no-runner-here'),
+      keys: {},
+      upstreams: {},
+      path: '/usr/bin:/bin',
+      capacity,
+      logger: logger(),
+    });
+    await expect(broken.dispatch(request(), logger())).rejects.toThrow(/cannot start the local runner/);
+    expect(capacity.used).toBe(0);
+  });
+});

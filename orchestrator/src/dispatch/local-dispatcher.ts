@@ -1,0 +1,209 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONTEXT_FILE, jobName } from '@anton/contracts';
+import type { Logger } from 'pino';
+import type { Capacity } from '../capacity.ts';
+import type { RunnerStatus } from '../dedup.ts';
+import { RetryableError } from '../errors.ts';
+import type { UpstreamName } from '../job-values.ts';
+import { buildRunnerContext } from '../runner-context.ts';
+import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
+
+export interface LocalDispatcherOptions {
+  /** The runner package: `src/main.ts` and `src/credential-proxy/main.ts`, or their `dist/*.js` builds. */
+  runnerDir: string;
+  /** The keys, given to the credential proxy only. */
+  keys: { anthropic?: string | undefined; openai?: string | undefined; github?: string | undefined };
+  upstreams: Partial<Record<UpstreamName, string>>;
+  /** PATH for the children (git, node); nothing else of the orchestrator's environment reaches them. */
+  path: string;
+  capacity: Capacity;
+  logger: Logger;
+  /** How long the proxy may take to listen. */
+  proxyStartTimeoutMs?: number;
+}
+
+interface LocalRun {
+  status: RunnerStatus;
+  runner?: ChildProcess;
+  proxy?: ChildProcess;
+  exited?: Promise<void>;
+}
+
+/**
+ * Runs each task's runner as a child process, the way a Job's pod runs it: the same task.json (in a
+ * temp dir, at CONTEXT_PATH), the same environment as the `agent` container, and the credential
+ * proxy as a second child holding the keys, on a free port. Used by `pnpm dev` and the e2e suite.
+ */
+export class LocalDispatcher implements Dispatcher {
+  readonly #options: LocalDispatcherOptions;
+  readonly #runs = new Map<string, LocalRun>();
+
+  constructor(options: LocalDispatcherOptions) {
+    this.#options = options;
+  }
+
+  runnerName(taskId: string): string {
+    return jobName(taskId.toLowerCase());
+  }
+
+  async dispatch(request: DispatchRequest, parentLogger: Logger): Promise<DispatchResult> {
+    const taskId = request.task.task_id;
+    const runnerName = this.runnerName(taskId);
+    if (this.#runs.has(runnerName)) return { runnerName, created: false };
+    const run: LocalRun = { status: 'active' };
+    this.#runs.set(runnerName, run);
+    this.#report();
+
+    const logger = parentLogger.child({ runner: runnerName });
+    const dir = await mkdtemp(join(tmpdir(), 'anton-run-'));
+    try {
+      const paths = {
+        context: join(dir, 'context', CONTEXT_FILE),
+        work: join(dir, 'workspace'),
+        home: join(dir, 'home'),
+        terminationLog: join(dir, 'termination-log'),
+      };
+      await Promise.all([mkdir(join(dir, 'context')), mkdir(paths.work), mkdir(paths.home)]);
+      await writeFile(paths.context, `${JSON.stringify(buildRunnerContext(request), null, 2)}\n`, { mode: 0o444 });
+
+      const port = await freePort();
+      run.proxy = this.#spawn('credential-proxy', ['credential-proxy', 'main'], this.#proxyEnv(request, port), logger);
+      await this.#waitForPort(port, run.proxy);
+      run.runner = this.#spawn(
+        'runner',
+        ['main'],
+        {
+          PATH: this.#options.path,
+          TASK_ID: taskId,
+          TEMPLATE_ID: request.plan.template_id,
+          COMPLEXITY: request.plan.complexity,
+          CONTEXT_PATH: paths.context,
+          WORK_DIR: paths.work,
+          HOME: paths.home,
+          CREDENTIAL_PROXY_URL: `http://127.0.0.1:${port}`,
+          TERMINATION_LOG: paths.terminationLog,
+        },
+        logger,
+      );
+      run.exited = this.#whenDone(run, dir, paths.terminationLog, logger);
+      logger.info({ port, dir }, 'local runner started');
+      return { runnerName, created: true };
+    } catch (err) {
+      run.proxy?.kill('SIGTERM');
+      this.#runs.delete(runnerName);
+      this.#report();
+      await rm(dir, { recursive: true, force: true });
+      throw new RetryableError(`cannot start the local runner: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async status(taskId: string): Promise<RunnerStatus> {
+    return this.#runs.get(this.runnerName(taskId))?.status ?? 'missing';
+  }
+
+  /** Stops every running child (SIGTERM) and waits for them, so no runner outlives the orchestrator. */
+  async close(): Promise<void> {
+    const running = [...this.#runs.values()].filter((run) => run.status === 'active');
+    for (const run of running) run.runner?.kill('SIGTERM');
+    await Promise.all(running.map((run) => run.exited));
+  }
+
+  #proxyEnv(request: DispatchRequest, port: number): Record<string, string> {
+    const { keys, upstreams, path } = this.#options;
+    const env: Record<string, string> = {
+      PATH: path,
+      PROXY_PORT: String(port),
+      ALLOWED_REPOSITORY: request.repository.url,
+      ...upstreams,
+    };
+    if (keys.anthropic) env.ANTHROPIC_API_KEY = keys.anthropic;
+    if (keys.openai) env.OPENAI_API_KEY = keys.openai;
+    if (keys.github) env.GITHUB_TOKEN = keys.github;
+    return env;
+  }
+
+  /** `node <runner>/src/<entry>.ts` (sources, as in development) or `node <runner>/dist/<entry>.js` (a build). */
+  #spawn(name: string, entry: string[], env: Record<string, string>, logger: Logger): ChildProcess {
+    const source = join(this.#options.runnerDir, 'src', ...entry.slice(0, -1), `${entry.at(-1)}.ts`);
+    const built = join(this.#options.runnerDir, 'dist', ...entry.slice(0, -1), `${entry.at(-1)}.js`);
+    const args = existsSync(source) ? ['--conditions=source', source] : [built];
+    const child = spawn(process.execPath, args, {
+      cwd: this.#options.runnerDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const childLogger = logger.child({ process: name });
+    for (const [stream, readable] of [
+      ['stdout', child.stdout],
+      ['stderr', child.stderr],
+    ] as const) {
+      createInterface({ input: readable }).on('line', (line) => childLogger.info({ stream, line }, `${name} output`));
+    }
+    child.on('error', (err) => childLogger.error({ err }, `${name} could not start`));
+    return child;
+  }
+
+  async #waitForPort(port: number, proxy: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.#options.proxyStartTimeoutMs ?? 15_000);
+    while (Date.now() < deadline) {
+      if (proxy.exitCode !== null || proxy.signalCode !== null) {
+        throw new Error(`the credential proxy exited (${proxy.exitCode ?? proxy.signalCode}) before listening`);
+      }
+      if (await accepts(port)) return;
+      await sleep(50);
+    }
+    throw new Error(`the credential proxy did not listen on ${port} in time`);
+  }
+
+  async #whenDone(run: LocalRun, dir: string, terminationLog: string, logger: Logger): Promise<void> {
+    const code = await new Promise<number | null>((resolve) => {
+      run.runner?.on('exit', (exitCode) => resolve(exitCode));
+    });
+    run.status = code === 0 ? 'succeeded' : 'failed';
+    this.#report();
+    run.proxy?.kill('SIGTERM');
+    const result = await readFile(terminationLog, 'utf8').catch(() => undefined);
+    logger.info({ exit_code: code, result: result && parseResult(result) }, 'local runner finished');
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  #report(): void {
+    const active = [...this.#runs].filter(([, run]) => run.status === 'active').map(([name]) => name);
+    this.#options.capacity.update(active, this.#runs.keys());
+  }
+}
+
+function parseResult(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no free port');
+  return address.port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

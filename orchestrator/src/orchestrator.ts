@@ -1,0 +1,161 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { LABELS, RUNNER_APP } from '@anton/contracts';
+import type { Logger } from 'pino';
+import { Capacity } from './capacity.ts';
+import type { OrchestratorConfig } from './config.ts';
+import { TaskConsumer } from './consumer.ts';
+import { type ClaimStore, Deduplicator, MemoryClaimStore } from './dedup.ts';
+import type { Dispatcher } from './dispatch/dispatcher.ts';
+import { KubernetesDispatcher } from './dispatch/kubernetes-dispatcher.ts';
+import { LocalDispatcher } from './dispatch/local-dispatcher.ts';
+import { handleTask, type TaskPorts } from './handle-task.ts';
+import { type HealthServer, type ReadinessChecks, startHealthServer } from './health-server.ts';
+import { createKubernetesApi, loadKubeConfig } from './kubernetes/client-node-api.ts';
+import { KubernetesClaimStore } from './kubernetes/kubernetes-claim-store.ts';
+import { jobTask, trackRunnerJobs } from './kubernetes/runner-job-tracker.ts';
+import { DEFAULT_RETRY_POLICY } from './kubernetes/with-retry.ts';
+import { createMetrics } from './metrics.ts';
+import { JobRenderer } from './render-job.ts';
+import { ClaudeRouter } from './router/claude-router.ts';
+import { loadRoutingConfig } from './routing-config.ts';
+
+const CLAIM_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RunningOrchestrator {
+  /** The health port's base URL. */
+  healthUrl: string;
+  /** Stops consuming, lets in-flight tasks finish, then closes everything. */
+  stop(): Promise<void>;
+}
+
+/** Wires the orchestrator from its configuration and starts it. */
+export async function startOrchestrator(config: OrchestratorConfig, logger: Logger): Promise<RunningOrchestrator> {
+  const metrics = createMetrics({ defaults: true });
+  const routing = await loadRoutingConfig(config.routingConfigPath);
+  logger.info({ repositories: routing.repositories.length }, 'routing config loaded');
+  const capacity = new Capacity(config.maxActiveJobs, (used) => metrics.activeJobs.set(used));
+  const checks: ReadinessChecks = {};
+  const cleanups: Array<() => Promise<void>> = [];
+
+  let dispatcher: Dispatcher;
+  let claims: ClaimStore;
+  let onRunnerFailed: ((hash: string, taskId: string) => void) | undefined;
+  if (config.dispatcher === 'kubernetes') {
+    const api = createKubernetesApi(loadKubeConfig(config.kubernetes.kubeconfig), config.kubernetes.namespace, logger);
+    dispatcher = new KubernetesDispatcher({
+      api,
+      renderer: await JobRenderer.load(config.templatesDir),
+      settings: {
+        namespace: config.kubernetes.namespace,
+        images: config.kubernetes.images,
+        upstreams: config.upstreams,
+      },
+      retry: {
+        ...DEFAULT_RETRY_POLICY,
+        retries: config.kubernetes.retries,
+        baseDelayMs: config.kubernetes.retryDelayMs,
+      },
+    });
+    claims = new KubernetesClaimStore(api);
+    // The backpressure needs the running Jobs: a watch, not polling.
+    const informer = api.watchJobs(`${LABELS.app}=${RUNNER_APP}`);
+    trackRunnerJobs(informer, {
+      capacity,
+      onFailed: (job) => {
+        const owner = jobTask(job);
+        if (owner) onRunnerFailed?.(owner.dedupHash, owner.taskId);
+      },
+    });
+    await informer.start();
+    checks.kubernetes = () => informer.synced;
+    cleanups.push(() => informer.stop());
+  } else {
+    const local = new LocalDispatcher({
+      runnerDir: config.local.runnerDir,
+      keys: config.local.keys,
+      upstreams: config.upstreams,
+      path: config.local.path,
+      capacity,
+      logger,
+    });
+    dispatcher = local;
+    claims = new MemoryClaimStore();
+    cleanups.push(() => local.close());
+  }
+
+  const dedup = new Deduplicator({
+    store: claims,
+    status: (taskId) => dispatcher.status(taskId),
+    windowMs: config.dedupWindowMs,
+  });
+  onRunnerFailed = (hash, taskId) => {
+    dedup.release(hash, taskId).catch((err) => logger.warn({ err, task_id: taskId }, 'claim release failed'));
+  };
+  const sweeper = setInterval(() => {
+    dedup.sweep().then(
+      (removed) => removed > 0 && logger.info({ removed }, 'expired deduplication claims removed'),
+      (err) => logger.warn({ err }, 'claim sweep failed'),
+    );
+  }, CLAIM_SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  const llm = config.router.apiKey
+    ? new ClaudeRouter({
+        client: new Anthropic({
+          apiKey: config.router.apiKey,
+          ...(config.router.baseUrl && { baseURL: config.router.baseUrl }),
+          maxRetries: config.router.maxRetries,
+          timeout: config.router.timeoutMs,
+        }),
+        model: config.router.model,
+        maxTokens: config.router.maxTokens,
+      })
+    : undefined;
+  if (!llm) logger.warn('ANTHROPIC_API_KEY is not set: every task is routed by rules');
+
+  const ports: TaskPorts = {
+    dedup,
+    routing,
+    llm,
+    dispatcher,
+    capacity,
+    capacityHoldMs: config.capacityHoldMs,
+    metrics,
+  };
+  const consumer = new TaskConsumer({
+    url: config.rabbitmq.url,
+    prefetch: config.rabbitmq.prefetch,
+    maxRetries: config.rabbitmq.maxRetries,
+    handle: (task, context) => handleTask(task, ports, context),
+    logger,
+    metrics,
+  });
+  checks.rabbitmq = () => consumer.ready;
+
+  let health: HealthServer | undefined;
+  try {
+    health = await startHealthServer({ ...config.metrics, registry: metrics.registry, checks });
+    await consumer.start();
+  } catch (err) {
+    await health?.close();
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    clearInterval(sweeper);
+    throw err;
+  }
+  logger.info(
+    { dispatcher: config.dispatcher, max_active_jobs: config.maxActiveJobs, health: health.url },
+    'orchestrator started',
+  );
+
+  const healthServer = health;
+  return {
+    healthUrl: healthServer.url,
+    stop: async () => {
+      await consumer.stop(config.shutdownTimeoutMs);
+      clearInterval(sweeper);
+      for (const cleanup of cleanups) await cleanup().catch((err) => logger.warn({ err }, 'cleanup failed'));
+      await healthServer.close();
+      logger.info('orchestrator stopped');
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentTask } from '@anton/contracts';
-import { RABBITMQ_BASE_URL, waitFor } from '@anton/testing';
+import { type AgentTask, EXCHANGE, TASK_CREATED } from '@anton/contracts';
+import { captureMessages, RABBITMQ_BASE_URL, waitFor } from '@anton/testing';
+import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture.ts';
 import { type Harness, startHarness } from '../test/harness.ts';
@@ -98,6 +99,31 @@ describe('closing', () => {
     await expect(published).resolves.toBeUndefined();
     await closed;
     await waitFor(() => capturedIds().includes(inFlight.task_id), { what: 'the in-flight task' });
+  });
+});
+
+// Deleting the exchange also drops the harness capture's binding: the tests after this expect none.
+describe('a channel that dies under a live connection', () => {
+  it('is rebuilt, exchange included, without a restart', async () => {
+    const admin = await amqp.connect(harness.vhost.url);
+    try {
+      const channel = await admin.createChannel();
+      await channel.deleteExchange(EXCHANGE);
+      // Publishing to the deleted exchange closes the channel (404): that publish is a 503.
+      expect((await harness.post('sonar', body)).statusCode).toBe(503);
+      await waitFor(() => harness.publisher.ready, { what: 'the publisher to recover' });
+      await channel.checkExchange(EXCHANGE);
+    } finally {
+      await admin.close();
+    }
+    const capture = await captureMessages(harness.vhost.url, TASK_CREATED);
+    try {
+      const reply = await harness.post('sonar', body);
+      expect(reply.statusCode).toBe(202);
+      await waitFor(() => capture.messages.some((m) => m.properties.messageId === reply.json().task_id));
+    } finally {
+      await capture.close();
+    }
   });
 });
 

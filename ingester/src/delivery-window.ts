@@ -38,8 +38,4 @@ export class DeliveryWindow {
       this.#entries.delete(oldest);
     }
   }
-
-  get size(): number {
-    return this.#entries.size;
-  }
 }

@@ -5,8 +5,10 @@ import type { TaskPublisher } from '../publisher.ts';
 /** Liveness, readiness (can a task be published right now?), the original's `/health`, metrics. */
 export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPublisher; metrics: IngesterMetrics }) {
   const { publisher, metrics } = deps;
-  fastify.get('/healthz', async () => ({ status: 'ok' }));
-  fastify.get('/readyz', async (_request, reply) =>
+  // Probes and scrapes come every few seconds: their request lines would drown the webhooks'.
+  const quiet = { logLevel: 'warn' } as const;
+  fastify.get('/healthz', quiet, async () => ({ status: 'ok' }));
+  fastify.get('/readyz', quiet, async (_request, reply) =>
     publisher.ready
       ? { status: 'ready', rabbitmq: 'ok' }
       : reply.code(503).send({ status: 'not_ready', rabbitmq: 'unavailable' }),
@@ -15,7 +17,7 @@ export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPu
   fastify.get('/health', async () =>
     publisher.ready ? { status: 'ok', rabbitmq: 'ok' } : { status: 'degraded', rabbitmq: 'unavailable' },
   );
-  fastify.get('/metrics', async (_request, reply) =>
+  fastify.get('/metrics', quiet, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

@@ -82,6 +82,10 @@ describe('datadog normalization', () => {
   it('falls back for external_id through id, event_id and alert_id, and refuses a payload with none', () => {
     expect(normalizeDatadog(parse({ event_id: 'e1', alert_id: 'a1' })).external_id).toBe('e1');
     expect(normalizeDatadog(parse({ alert_id: 'a1' }))).toMatchObject({ external_id: 'a1', title: 'Datadog alert a1' });
+    expect(normalizeDatadog(parse({ id: '', title: '', alert_id: 'a1' }))).toMatchObject({
+      external_id: 'a1',
+      title: 'Datadog alert a1',
+    });
     expect(DatadogPayload.safeParse({ title: 'x', id: '' }).error?.issues[0]).toMatchObject({
       path: ['id'],
       message: 'required: one of id, event_id or alert_id',

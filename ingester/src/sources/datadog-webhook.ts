@@ -10,7 +10,8 @@ import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './
  * `alert_priority`, `alert_status`, `alert_scope`, `tags`, `link`, and optionally `repository`.
  * `priority` is the *event* priority (normal/low), not a P-level, so it is not read.
  */
-const value = textValue.nullish().transform((v) => v ?? undefined);
+// Datadog renders a variable it has no value for as an empty string: that is "absent" here.
+const value = textValue.nullish().transform((v) => (v === '' || v === null ? undefined : v));
 
 export const DatadogPayload = z
   .looseObject({

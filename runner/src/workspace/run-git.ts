@@ -41,7 +41,27 @@ const UNSAFE_ALLOWED = {
   allowUnsafeCredentialHelper: true,
 };
 
+/**
+ * Every non-zero exit is a failure. simple-git's default lets one with an empty stderr pass
+ * (`git commit` with nothing to commit says so on stdout and exits 1).
+ */
+function failOnExitCode(
+  error: Buffer | Error | undefined,
+  { exitCode, stdErr, stdOut }: { exitCode: number; stdErr: Buffer[]; stdOut: Buffer[] },
+): Buffer | Error | undefined {
+  if (error) return error;
+  if (exitCode === 0) return undefined;
+  const output = Buffer.concat([...stdErr, ...stdOut]);
+  return output.length > 0 ? output : Buffer.from(`git exited with code ${exitCode}`);
+}
+
 /** A simple-git instance with an explicit environment (never the runner's own). */
 export function gitIn(baseDir: string, env: Record<string, string>): SimpleGit {
-  return simpleGit({ baseDir, config: HARDENING, allowEnvironment: ALLOWED_GIT_ENV, unsafe: UNSAFE_ALLOWED }).env(env);
+  return simpleGit({
+    baseDir,
+    config: HARDENING,
+    allowEnvironment: ALLOWED_GIT_ENV,
+    unsafe: UNSAFE_ALLOWED,
+    errors: failOnExitCode,
+  }).env(env);
 }

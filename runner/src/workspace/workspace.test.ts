@@ -136,6 +136,17 @@ describe('Workspace', () => {
     expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/push-test')).toBe(second);
   });
 
+  it('fails a commit with nothing to commit instead of passing silently', async () => {
+    const ws = await Workspace.clone({
+      dir: join(tmp.path, 'empty-commit'),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/empty',
+      env,
+    });
+    await expect(ws.commit('fix(e): nothing')).rejects.toThrow(/nothing to commit/);
+  });
+
   it("ignores hooks and config the agent planted before the runner's own git commands", async () => {
     const url = server.repoUrl(repo.name);
     const dir = join(tmp.path, 'hooks');

@@ -1,0 +1,66 @@
+/**
+ * Reads the ref-update commands at the start of a `git-receive-pack` request (pkt-lines up to the
+ * first flush, after any `shallow` lines a shallow clone sends) so the proxy can refuse a push to
+ * any branch but the runner's own. The agent can reach the proxy too; without this check it could
+ * push to the default branch with the proxy's token.
+ */
+
+/** The only branches anton pushes: `fix/<id>` (workspace/branch-name.ts). */
+export const ALLOWED_PUSH_PREFIX = 'refs/heads/fix/';
+
+/** The command section is a few lines; anything larger is not a push anton makes. */
+export const MAX_COMMAND_BYTES = 64 * 1024;
+
+const ZERO_OID = /^0+$/;
+
+export interface RefUpdate {
+  oldOid: string;
+  newOid: string;
+  ref: string;
+}
+
+export type CommandParse =
+  | { state: 'incomplete' }
+  | { state: 'done'; updates: RefUpdate[] }
+  | { state: 'invalid'; reason: string };
+
+/** Parses the command list from the bytes received so far. */
+export function parsePushCommands(buffer: Buffer): CommandParse {
+  const updates: RefUpdate[] = [];
+  let offset = 0;
+  for (;;) {
+    if (buffer.length < offset + 4) return incompleteOrTooLarge(buffer);
+    const lengthText = buffer.toString('latin1', offset, offset + 4);
+    if (!/^[0-9a-f]{4}$/i.test(lengthText)) return { state: 'invalid', reason: 'not a pkt-line stream' };
+    const length = Number.parseInt(lengthText, 16);
+    if (length === 0) {
+      return updates.length > 0 ? { state: 'done', updates } : { state: 'invalid', reason: 'no ref update' };
+    }
+    if (length < 4) return { state: 'invalid', reason: 'bad pkt-line length' };
+    if (buffer.length < offset + length) return incompleteOrTooLarge(buffer);
+    const line = buffer
+      .toString('utf8', offset + 4, offset + length)
+      .split('\0')[0]
+      ?.replace(/\n$/, '');
+    offset += length;
+    if (line === undefined || line.startsWith('shallow ')) continue;
+    const [oldOid, newOid, ref] = line.split(' ');
+    if (!oldOid || !newOid || !ref) return { state: 'invalid', reason: 'bad ref update' };
+    updates.push({ oldOid, newOid, ref });
+  }
+}
+
+function incompleteOrTooLarge(buffer: Buffer): CommandParse {
+  return buffer.length > MAX_COMMAND_BYTES
+    ? { state: 'invalid', reason: 'push command list too large' }
+    : { state: 'incomplete' };
+}
+
+/** Why a push is refused, or undefined when every update creates or moves a `fix/` branch. */
+export function refusePush(updates: readonly RefUpdate[]): string | undefined {
+  for (const { newOid, ref } of updates) {
+    if (!ref.startsWith(ALLOWED_PUSH_PREFIX)) return `pushes may only update ${ALLOWED_PUSH_PREFIX}* (not ${ref})`;
+    if (ZERO_OID.test(newOid)) return `pushes may not delete ${ref}`;
+  }
+  return undefined;
+}

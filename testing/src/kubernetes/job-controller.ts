@@ -8,6 +8,7 @@ import {
   type Termination,
   terminatedStatus,
 } from './job-pods.ts';
+import { condition, isFinished, isTerminal, SUCCESS_MESSAGE, spec, status } from './job-status.ts';
 import type { ObjectStore } from './object-store.ts';
 import { matchPodFailurePolicy } from './pod-failure-policy.ts';
 import { type KubeObject, RESOURCES } from './resources.ts';
@@ -38,18 +39,14 @@ export interface ScriptedOutcome extends JobPhaseOptions {
 /** Finish every Job's pods the same way, or decide per Job (undefined: leave it running). */
 export type AutoComplete = ScriptedOutcome | ((job: KubeObject) => ScriptedOutcome | undefined);
 
-const SUCCESS_MESSAGE = 'Reached expected number of succeeded pods';
-
-const spec = (job: KubeObject): Json => (job.spec ?? {}) as Json;
-const status = (obj: KubeObject): Json => (obj.status ?? {}) as Json;
-const hasCondition = (job: KubeObject, type: string): boolean =>
-  ((status(job).conditions as Json[] | undefined) ?? []).some((c) => c.type === type && c.status === 'True');
-export const isFinished = (job: KubeObject): boolean => hasCondition(job, 'Complete') || hasCondition(job, 'Failed');
-const isTerminal = (pod: KubeObject): boolean => ['Succeeded', 'Failed'].includes(String(status(pod).phase));
-
-function condition(type: string, reason: string, message: string): Json {
-  const now = timestamp();
-  return { type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason, message };
+function termination(phase: JobPhase, options: JobPhaseOptions): Termination {
+  const exitCode = options.exitCode ?? (phase === 'succeeded' ? 0 : 1);
+  if ((exitCode === 0) !== (phase === 'succeeded')) throw new Error(`exit code ${exitCode} does not mean ${phase}`);
+  return {
+    exitCode,
+    ...(options.terminationMessage === undefined ? {} : { message: options.terminationMessage }),
+    ...(options.reason === undefined ? {} : { reason: options.reason }),
+  };
 }
 
 /**
@@ -90,18 +87,7 @@ export class JobController {
     if (isFinished(job)) throw new Error(`Job ${namespace}/${name} has already finished`);
     const pod = this.#activePods(job).find((p) => status(p).phase === 'Running');
     if (!pod) throw new Error(`Job ${namespace}/${name} has no running pod`);
-    const exitCode = options.exitCode ?? (phase === 'succeeded' ? 0 : 1);
-    if ((exitCode === 0) !== (phase === 'succeeded')) throw new Error(`exit code ${exitCode} does not mean ${phase}`);
-    const ended = this.#terminate(
-      job,
-      pod,
-      {
-        exitCode,
-        ...(options.terminationMessage === undefined ? {} : { message: options.terminationMessage }),
-        ...(options.reason === undefined ? {} : { reason: options.reason }),
-      },
-      options.container,
-    );
+    const ended = this.#terminate(job, pod, termination(phase, options), options.container);
     this.#queue.flush();
     return { job: this.#job(namespace, name), pod: ended };
   }
@@ -174,28 +160,18 @@ export class JobController {
       const current = this.#store.get('Pod', pod.metadata.namespace ?? '', pod.metadata.name ?? '');
       const owner = this.#store.get('Job', job.metadata.namespace ?? '', job.metadata.name ?? '');
       if (!current || !owner || isTerminal(current) || current.metadata.deletionTimestamp || isFinished(owner)) return;
-      const { phase, exitCode, terminationMessage, reason, container } = outcome;
-      this.#terminate(
-        owner,
-        current,
-        {
-          exitCode: exitCode ?? (phase === 'succeeded' ? 0 : 1),
-          ...(terminationMessage === undefined ? {} : { message: terminationMessage }),
-          ...(reason === undefined ? {} : { reason }),
-        },
-        container,
-      );
+      this.#terminate(owner, current, termination(outcome.phase, outcome), outcome.container);
     };
     if (outcome.delayMs === undefined) this.#queue.later(finish);
     else this.#queue.after(outcome.delayMs, finish);
   }
 
-  #terminate(job: KubeObject, pod: KubeObject, termination: Termination, container?: string): KubeObject {
+  #terminate(job: KubeObject, pod: KubeObject, ending: Termination, container?: string): KubeObject {
     const target = container ?? defaultTarget(pod);
-    const failed = termination.exitCode !== 0;
+    const failed = ending.exitCode !== 0;
     if (failed && (pod.spec as Json).restartPolicy === 'OnFailure') {
       // The kubelet restarts the container in place; the Job counts restarts towards backoffLimit.
-      pod.status = restartedStatus(pod, target, termination);
+      pod.status = restartedStatus(pod, target, ending);
       const restarted = this.#store.update('Pod', pod);
       const restarts = this.#ownPods(job)
         .flatMap((p) => (status(p).containerStatuses as Json[] | undefined) ?? [])
@@ -204,7 +180,7 @@ export class JobController {
         this.#fail(job, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
       return restarted;
     }
-    pod.status = terminatedStatus(pod, target, termination);
+    pod.status = terminatedStatus(pod, target, ending);
     const ended = this.#store.update('Pod', pod);
     // The controller counts the pod, then lets it go.
     ended.metadata.finalizers = (ended.metadata.finalizers ?? []).filter((f) => f !== JOB_TRACKING_FINALIZER);

@@ -114,6 +114,8 @@ export class TaskConsumer {
         'in-flight tasks unfinished; the broker redelivers them',
       );
     }
+    // Closing the channel first waits for the broker's close-ok, so every ack sent is processed.
+    await this.#channel?.close().catch(() => undefined);
     await this.#connection?.close().catch(() => undefined);
   }
 

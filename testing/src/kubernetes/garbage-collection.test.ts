@@ -98,4 +98,15 @@ describe('deletion and garbage collection', () => {
     const again = await apiError(clients.core.deleteNamespacedConfigMap({ namespace: ns, name: 'agent-ctx-pre' }));
     expect(again.code).toBe(404);
   });
+
+  it('collects an object created with an owner that does not exist', async () => {
+    const orphan = contextConfigMap('dangling', {
+      name: 'agent-job-gone',
+      uid: '00000000-0000-4000-8000-000000000000',
+    });
+    await clients.core.createNamespacedConfigMap({ namespace: ns, body: orphan });
+    await clients.core.createNamespacedConfigMap({ namespace: ns, body: contextConfigMap('kept') });
+    await waitFor(() => fake.configMaps(ns).length === 1, { what: 'the dangling ConfigMap collected' });
+    expect(fake.configMaps(ns)[0]?.metadata.name).toBe('agent-ctx-kept');
+  });
 });

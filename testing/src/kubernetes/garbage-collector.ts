@@ -51,9 +51,12 @@ export class GarbageCollector {
     this.#store = store;
     this.#queue = queue;
     store.subscribe((event: StoreEvent) => {
-      if (event.type !== 'DELETED') return;
-      const uid = event.object.metadata.uid ?? '';
-      this.#queue.later(() => this.#collectDependents(uid));
+      const { uid = '', namespace = '', name = '', ownerReferences } = event.object.metadata;
+      if (event.type === 'DELETED') this.#queue.later(() => this.#collectDependents(uid));
+      // An object created with owners that do not exist (any more) is collected too.
+      if (event.type === 'ADDED' && ownerReferences?.length) {
+        this.#queue.later(() => this.#collectIfOrphaned(event.kind, namespace, name));
+      }
     });
   }
 
@@ -140,6 +143,17 @@ export class GarbageCollector {
       if (others.length > 0) this.#dropOwner(kind, object, ownerUid);
       else this.#deleteDependent(kind, object, 'Background');
     }
+  }
+
+  #collectIfOrphaned(kind: KindName, namespace: string, name: string): void {
+    const object = this.#store.get(kind, namespace, name);
+    const refs = object?.metadata.ownerReferences ?? [];
+    if (!object || object.metadata.deletionTimestamp) return;
+    const exists = (uid: string) =>
+      this.#store.all().some((o) => o.object.metadata.uid === uid && o.object.metadata.namespace === namespace);
+    const dangling = refs.filter((ref) => !exists(ref.uid));
+    if (dangling.length === refs.length) this.#deleteDependent(kind, object, 'Background');
+    else for (const ref of dangling) this.#dropOwner(kind, this.#store.get(kind, namespace, name) ?? object, ref.uid);
   }
 
   #deleteDependent(kind: KindName, object: KubeObject, propagation: Propagation): void {

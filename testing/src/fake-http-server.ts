@@ -72,7 +72,7 @@ function sleepUnlessClosed(req: IncomingMessage, ms: number): Promise<void> {
 
 function compile(path: string): { pattern: RegExp; keys: string[] } {
   const keys: string[] = [];
-  const source = path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)(\\\*)?/g, (_m, key: string, rest) => {
+  const source = path.replace(/[.+*?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)(\\\*)?/g, (_m, key: string, rest) => {
     keys.push(key);
     return rest ? '(.+)' : '([^/]+)';
   });

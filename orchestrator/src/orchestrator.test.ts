@@ -23,6 +23,7 @@ const jobs = () => pipeline.kubernetes.jobs('agents');
 const contextMaps = () =>
   pipeline.kubernetes.configMaps('agents').filter((cm) => cm.metadata?.name?.startsWith('agent-ctx-'));
 const jobsPath = '/apis/batch/v1/namespaces/agents/jobs';
+const metricsText = async () => (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();
 
 describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, FakeAnthropic)', () => {
   it('turns a published task into exactly one ConfigMap and one Job, every field as designed', async () => {
@@ -161,6 +162,32 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     expect(pipeline.anthropic.received('/v1/messages', 'POST')).toHaveLength(2); // incident + marker
   });
 
+  it('lets a new event about an incident through once its Job failed', async () => {
+    pipeline.anthropic.setHandler(() => routeReply);
+    await pipeline.start();
+    const first = makeTask({ dedup_key: 'datadog:monitor-7' });
+    await pipeline.broker.publish(first);
+    await waitFor(() => contextMaps().length === 1, { what: 'the first Job' });
+    await pipeline.broker.publish(makeTask({ dedup_key: 'datadog:monitor-7' }));
+    await waitFor(
+      async () => (await metricsText()).includes('anton_orchestrator_tasks_deduplicated_total{source="jira"} 1'),
+      {
+        what: 'the second delivery to be skipped',
+      },
+    );
+    await pipeline.kubernetes.settled();
+    pipeline.kubernetes.setJobPhase('agents', `agent-job-${first.task_id}`, 'failed', { exitCode: 2 });
+    const claims = () =>
+      pipeline.kubernetes.configMaps('agents').filter((cm) => cm.metadata?.name?.startsWith('anton-dedup-'));
+    await waitFor(() => claims().length === 0, { what: 'the claim to be released' });
+    expect(jobs()).toHaveLength(1);
+
+    const retry = makeTask({ dedup_key: 'datadog:monitor-7' });
+    await pipeline.broker.publish(retry);
+    await waitFor(() => jobs().length === 2, { what: 'a Job for the new event' });
+    expect(claims()[0]?.data?.['task-id']).toBe(retry.task_id);
+  });
+
   it('routes by rules when Claude stays overloaded, and says so on the Job', async () => {
     pipeline.anthropic.inject(
       {
@@ -259,8 +286,7 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     await pipeline.broker.publish(first);
     await waitFor(() => contextMaps().length === 1, { what: 'the first Job' });
     await pipeline.broker.publish(second);
-    const health = pipeline.orchestrator?.healthUrl;
-    await waitFor(async () => (await (await fetch(`${health}/metrics`)).text()).includes('capacity_waits_total 1'), {
+    await waitFor(async () => (await metricsText()).includes('capacity_waits_total 1'), {
       what: 'the second task to wait',
     });
     expect(jobs()).toHaveLength(1);

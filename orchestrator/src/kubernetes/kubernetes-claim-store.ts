@@ -1,7 +1,7 @@
 import { LABELS, ORCHESTRATOR_NAME } from '@anton/contracts';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { ClaimStore, HeldClaim } from '../dedup.ts';
-import { isAlreadyExists, type KubernetesApi } from './kubernetes-api.ts';
+import { isAlreadyExists, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
 
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
 const COMPONENT = 'dedup-claim';
@@ -46,8 +46,14 @@ export class KubernetesClaimStore implements ClaimStore {
     return configMap && toClaim(configMap);
   }
 
-  remove(hash: string, version: string): Promise<boolean> {
-    return this.#api.deleteConfigMap(claimName(hash), version);
+  async remove(hash: string, version: string): Promise<boolean> {
+    try {
+      return await this.#api.deleteConfigMap(claimName(hash), version);
+    } catch (err) {
+      // 409: the uid precondition failed, the claim was replaced meanwhile; it is not ours to remove.
+      if (err instanceof KubernetesError && err.status === 409) return false;
+      throw err;
+    }
   }
 
   async list(): Promise<Array<HeldClaim & { hash: string }>> {

@@ -185,7 +185,7 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     const retry = makeTask({ dedup_key: 'datadog:monitor-7' });
     await pipeline.broker.publish(retry);
     await waitFor(() => jobs().length === 2, { what: 'a Job for the new event' });
-    expect(claims()[0]?.data?.['task-id']).toBe(retry.task_id);
+    expect((claims()[0]?.data as Record<string, string> | undefined)?.['task-id']).toBe(retry.task_id);
   });
 
   it('routes by rules when Claude stays overloaded, and says so on the Job', async () => {

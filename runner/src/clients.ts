@@ -2,6 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Octokit } from '@octokit/rest';
 import OpenAI from 'openai';
 import type { CreateMessage } from './coder/coder-session.ts';
+import type { RunnerConfig } from './config.ts';
+import { createReviewer, type Reviewer } from './reviewer/reviewer.ts';
 
 export interface ApiOptions {
   maxRetries: number;
@@ -29,15 +31,27 @@ export function openaiClient(
   return new OpenAI({ apiKey, maxRetries: api.maxRetries, timeout: api.timeoutMs, ...(baseURL ? { baseURL } : {}) });
 }
 
-/** No token in proxy mode: the proxy adds it. */
-export function githubClient(
-  { apiUrl, token }: { apiUrl: string; token?: string | undefined },
-  api: ApiOptions,
-): Octokit {
+/**
+ * No token in proxy mode: the proxy adds it. Transient failures of the pull request calls are
+ * retried in submit/pull-requests.ts.
+ */
+export function githubClient({ apiUrl, token }: { apiUrl: string; token?: string | undefined }): Octokit {
   return new Octokit({
     baseUrl: apiUrl,
     userAgent: 'anton-runner',
-    request: { retries: api.maxRetries, timeout: api.timeoutMs },
     ...(token ? { auth: token } : {}),
   });
+}
+
+/** The three outside services of a run, as configured (direct or through the credential proxy). */
+export function apiClients(config: RunnerConfig): {
+  createMessage: CreateMessage;
+  reviewer: Reviewer;
+  octokit: Octokit;
+} {
+  return {
+    createMessage: anthropicMessages(config.anthropic, config.api),
+    reviewer: createReviewer(openaiClient(config.openai, config.api), config.reviewer.model),
+    octokit: githubClient(config.github),
+  };
 }

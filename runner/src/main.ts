@@ -1,8 +1,7 @@
 import { emptyUsage, encodeRunnerResult } from '@anton/contracts';
-import { anthropicMessages, githubClient, openaiClient } from './clients.ts';
+import { apiClients } from './clients.ts';
 import { loadConfig, type RunnerConfig, terminationLogPath } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createReviewer } from './reviewer/reviewer.ts';
 import { outcome, type RunOutcome } from './run-outcome.ts';
 import { runTask } from './run-task.ts';
 import { scrubInitialEnvironment } from './scrub-environ.ts';
@@ -23,14 +22,7 @@ async function run(config: RunnerConfig, logger: Logger): Promise<RunOutcome> {
       controller.abort(new Error(`received ${signal}`));
     });
   }
-  return runTask({
-    config,
-    logger,
-    createMessage: anthropicMessages(config.anthropic, config.api),
-    reviewer: createReviewer(openaiClient(config.openai, config.api), config.reviewer.model),
-    octokit: githubClient(config.github, config.api),
-    signal: controller.signal,
-  });
+  return runTask({ config, logger, ...apiClients(config), signal: controller.signal });
 }
 
 async function main(): Promise<never> {

@@ -7,7 +7,7 @@ describe('openOrUpdatePullRequest', () => {
   let github: FakeGitHub;
   let repo = 0;
   let spec: PullRequestSpec;
-  const octokit = () => githubClient({ apiUrl: github.url, token: github.token }, { maxRetries: 0, timeoutMs: 10_000 });
+  const octokit = () => githubClient({ apiUrl: github.url, token: github.token });
 
   beforeAll(async () => {
     github = await FakeGitHub.start();

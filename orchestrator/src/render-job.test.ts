@@ -136,6 +136,7 @@ describe('JobRenderer with the shipped templates', () => {
     expect(proxy.image).toBe('registry.example/anton-runner:1.2.3');
     expect(proxy.command).toEqual(['node', 'dist/credential-proxy/main.js']);
     expect(proxy.env).toEqual([
+      { name: 'TASK_ID', value: '4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d' },
       { name: 'PROXY_PORT', value: '8181' },
       { name: 'ALLOWED_REPOSITORY', value: 'https://github.com/acme/orders.git' },
       { name: 'ANTHROPIC_API_KEY', valueFrom: secret('anthropic-api-key') },

@@ -55,10 +55,10 @@ describe('resolveRepository', () => {
     expect(resolveRepository(task, config)).toMatchObject({ entry: orders, resolvedBy: 'sonar-project' });
   });
 
-  it('lets a repository named by the task win, keeping the matching entry settings', () => {
+  it('lets a repository named by the task win, in https form, keeping the matching entry settings', () => {
     const task = makeTask({ repository: 'git@github.com:acme/orders.git', labels: { project: 'WEB' } });
     expect(resolveRepository(task, config)).toEqual({
-      url: 'git@github.com:acme/orders.git',
+      url: 'https://github.com/acme/orders.git',
       baseBranch: 'develop',
       entry: orders,
       resolvedBy: 'task',
@@ -86,6 +86,8 @@ describe('resolveRepository', () => {
   it('ignores a named repository that is not a usable URL and falls back to the map', () => {
     const task = makeTask({ repository: '--upload-pack=touch /tmp/pwned', labels: { project: 'ORD' } });
     expect(resolveRepository(task, config)).toMatchObject({ entry: orders, resolvedBy: 'jira-project' });
+    const unreachable = makeTask({ repository: 'file:///etc', labels: { project: 'ORD' } });
+    expect(resolveRepository(unreachable, config)).toMatchObject({ entry: orders, resolvedBy: 'jira-project' });
   });
 
   it('gives undefined when nothing matches', () => {

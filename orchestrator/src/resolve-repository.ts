@@ -1,4 +1,5 @@
-import { type AgentTask, RepositoryUrl } from '@anton/contracts';
+import type { AgentTask } from '@anton/contracts';
+import { httpsRepository } from './repository-url.ts';
 import type { RoutingConfig, RoutingEntry } from './routing-config.ts';
 
 export type ResolvedBy = 'task' | 'datadog-repository-tag' | 'jira-project' | 'datadog-service' | 'sonar-project';
@@ -15,7 +16,7 @@ export interface ResolvedRepository {
 const DATADOG_REPOSITORY_TAG = 'git.repository_url';
 
 /**
- * Which repository a task is about: a repository named by the task (the payload, or Datadog's
+ * Which repository a task is about, in its https form (what the runner's proxy reaches): a repository named by the task (the payload, or Datadog's
  * `git.repository_url` tag) wins; otherwise the routing map by JIRA project, Datadog service or Sonar
  * project key. `undefined` means the task cannot be dispatched.
  */
@@ -26,9 +27,10 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
   ];
   for (const [candidate, resolvedBy] of named) {
     // A named repository that is not a usable URL is ignored, not trusted: the map may still know.
-    if (candidate === undefined || !RepositoryUrl.safeParse(candidate).success) continue;
-    const entry = config.repositories.find((e) => sameRepository(e.url, candidate));
-    return { url: candidate, baseBranch: entry?.base_branch ?? 'main', ...(entry && { entry }), resolvedBy };
+    const url = candidate === undefined ? undefined : httpsRepository(candidate);
+    if (url === undefined) continue;
+    const entry = config.repositories.find((e) => sameRepository(e.url, url));
+    return { url, baseBranch: entry?.base_branch ?? 'main', ...(entry && { entry }), resolvedBy };
   }
 
   const byKey = (
@@ -39,7 +41,8 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
     for (const key of keys) {
       if (!key) continue;
       const entry = config.repositories.find((e) => e[selector].includes(key));
-      if (entry) return { url: entry.url, baseBranch: entry.base_branch, entry, resolvedBy };
+      const url = entry && httpsRepository(entry.url);
+      if (entry && url) return { url, baseBranch: entry.base_branch, entry, resolvedBy };
     }
     return undefined;
   };

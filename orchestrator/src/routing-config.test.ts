@@ -63,6 +63,13 @@ describe('parseRoutingConfig', () => {
     expect(errorOf(text)).toMatch(/^routing\.yaml:3: repositories\.0\.url: must be an http\(s\), ssh/);
   });
 
+  it('refuses a repository the runner cannot reach through its proxy', () => {
+    const text = valid.replace('git@github.com:acme/web.git', 'file:///srv/git/web.git');
+    expect(errorOf(text)).toBe(
+      'routing.yaml:11: repositories.1.url: must be an https URL, or an ssh form of one (git@host:owner/repo.git)',
+    );
+  });
+
   it('names the line of an unknown template in the second entry', () => {
     const text = `${valid}    template: cobol-mainframe\n`;
     expect(errorOf(text)).toMatch(/^routing\.yaml:13: repositories\.1\.template: Invalid option/);

@@ -2,12 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { BranchName, RepositoryUrl, TemplateId } from '@anton/contracts';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { httpsRepository } from './repository-url.ts';
 
 const Keys = z.array(z.string().min(1).max(200)).default([]);
 
 /** One repository and what selects it. */
 export const RoutingEntry = z.strictObject({
-  url: RepositoryUrl,
+  url: RepositoryUrl.refine((url) => httpsRepository(url) !== undefined, {
+    message: 'must be an https URL, or an ssh form of one (git@host:owner/repo.git)',
+  }),
   base_branch: BranchName.default('main'),
   /** JIRA project keys (the part of an issue key before the dash). */
   jira_projects: Keys,

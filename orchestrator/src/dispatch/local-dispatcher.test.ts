@@ -92,6 +92,7 @@ describe('LocalDispatcher', () => {
     expect(record.proxy.path).toBe('/anthropic/v1/messages');
     expect(record.proxy.env).toEqual({
       PATH: '/usr/bin:/bin',
+      TASK_ID: req.task.task_id,
       PROXY_PORT: proxyPort,
       ALLOWED_REPOSITORY: 'https://github.com/acme/orders.git',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic',

@@ -119,6 +119,7 @@ export class LocalDispatcher implements Dispatcher {
     const { keys, upstreams, path } = this.#options;
     const env: Record<string, string> = {
       PATH: path,
+      TASK_ID: request.task.task_id,
       PROXY_PORT: String(port),
       ALLOWED_REPOSITORY: request.repository.url,
       ...upstreams,

@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import type { RunnerContext, TokenUsage } from '@anton/contracts';
+import { createSampleRepo, FakeAnthropic, type ScriptedReply } from '@anton/testing';
+import { anthropicMessages } from '../clients.ts';
+import { CoderSession } from '../coder/coder-session.ts';
+import { buildSystemPrompt } from '../coder/system-prompt.ts';
+import { createShellRunner } from '../shell/run-shell.ts';
+import { shellEnvironment } from '../shell/shell-env.ts';
+import { shellLimits } from '../shell/shell-limits.ts';
+import { PathGuard } from '../tools/path-guard.ts';
+import { CODER_TOOLS } from '../tools/registry.ts';
+import { use } from './scripted-coder.ts';
+import { git, makeTempDir } from './temp-dir.ts';
+
+export interface LongSessionCost {
+  turns: number;
+  /** Input tokens as billed with prompt caching (reads at 0.1, 5-minute writes at 1.25), as FakeAnthropic counts them. */
+  billedInputTokens: number;
+  /** What the same prompts would have cost without caching: every prompt token at full price. */
+  uncachedInputTokens: number;
+  usagePerTurn: TokenUsage[];
+}
+
+const CONTEXT: RunnerContext = {
+  repo_url: 'https://github.com/acme/sample-shop.git',
+  base_branch: 'main',
+  issue_id: 'SHOP-7',
+  task_description:
+    'applyDiscount(200, 25) returns -4800 instead of 150. Customers see negative prices in the cart when a ' +
+    'percentage coupon is applied. Steps: add a 25% coupon to a cart of 200 EUR. Expected 150 EUR.',
+  plan: {
+    template_id: 'react-frontend',
+    complexity: 'low',
+    required_skills: ['javascript', 'node-test'],
+    context_summary: 'The discount formula in src/pricing.js multiplies by the percentage instead of its fraction.',
+  },
+};
+
+/** A coder that looks around a lot before it fixes the bug: `turns` model calls, the last one submitting. */
+function wanderingScript(turns: number): ScriptedReply[] {
+  const explore: ScriptedReply[] = [
+    use('list_dir', { path: '.' }, 'Let me look at the repository layout first.'),
+    use('read_file', { path: 'package.json' }),
+    use('list_dir', { path: 'src' }),
+    use('search', { pattern: 'applyDiscount' }),
+    use('read_file', { path: 'src/pricing.js' }),
+    use('read_file', { path: 'test/pricing.test.js' }),
+    use('run_shell_command', { command: 'node --test' }),
+    use('search', { pattern: 'percent' }),
+    use('read_file', { path: 'README.md' }),
+    use('git_status', {}),
+  ];
+  const script: ScriptedReply[] = [];
+  for (let i = 0; script.length < turns - 3; i++) script.push(explore[i % explore.length] as ScriptedReply);
+  script.push(
+    use('edit_file', { path: 'src/pricing.js', old_text: 'price * percent;', new_text: 'price * (percent / 100);' }),
+    use('run_shell_command', { command: 'node --test' }),
+    use('submit_changes', { summary: 'Apply the discount as a percentage\n\nTests pass.' }),
+  );
+  return script.slice(-turns);
+}
+
+/**
+ * Runs a scripted coder session of `turns` turns on the sample project against FakeAnthropic with
+ * the runner's real prompt, tools and cache breakpoints, and returns what its input cost. The
+ * runner's test records it; the benchmark reuses it to compare against its baseline.
+ */
+export async function measureLongSession({ turns = 15 }: { turns?: number } = {}): Promise<LongSessionCost> {
+  const fake = await FakeAnthropic.start();
+  const sample = await createSampleRepo();
+  const tmp = await makeTempDir('anton-long-session-');
+  try {
+    const dir = join(tmp.path, 'repo');
+    await git(tmp.path, 'clone', '-q', sample.url, dir);
+    const guard = await PathGuard.create(dir);
+    const shell = createShellRunner({
+      cwd: guard.root,
+      env: shellEnvironment(process.env),
+      timeoutMs: 60_000,
+      limits: shellLimits(60_000),
+    });
+    fake.enqueue(...wanderingScript(turns));
+    const session = new CoderSession({
+      createMessage: anthropicMessages(
+        { baseURL: fake.url, apiKey: fake.apiKey },
+        { maxRetries: 0, timeoutMs: 60_000 },
+      ),
+      model: 'claude-sonnet-5-5',
+      maxTokens: 8192,
+      maxTurns: turns,
+      systemPrompt: buildSystemPrompt(CONTEXT),
+      tools: CODER_TOOLS,
+      toolContext: { guard, shell },
+    });
+    const outcome = await session.runRound();
+    if (outcome.kind !== 'submitted' || fake.failures.length > 0) {
+      throw new Error(`the long session did not run as scripted: ${outcome.kind} ${fake.failures.join('; ')}`);
+    }
+    const usagePerTurn = [...session.usagePerTurn];
+    return {
+      turns: session.turns,
+      billedInputTokens: fake.billedInputTokens(),
+      uncachedInputTokens: usagePerTurn.reduce(
+        (sum, u) => sum + u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
+        0,
+      ),
+      usagePerTurn,
+    };
+  } finally {
+    await fake.close();
+    await sample.cleanup();
+    await tmp.cleanup();
+  }
+}

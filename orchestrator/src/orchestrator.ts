@@ -42,6 +42,11 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
   let onRunnerFailed: ((hash: string, taskId: string) => void) | undefined;
   if (config.dispatcher === 'kubernetes') {
     const api = createKubernetesApi(loadKubeConfig(config.kubernetes.kubeconfig), config.kubernetes.namespace, logger);
+    const retry = {
+      ...DEFAULT_RETRY_POLICY,
+      retries: config.kubernetes.retries,
+      baseDelayMs: config.kubernetes.retryDelayMs,
+    };
     dispatcher = new KubernetesDispatcher({
       api,
       renderer: await JobRenderer.load(config.templatesDir),
@@ -50,13 +55,10 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
         images: config.kubernetes.images,
         upstreams: config.upstreams,
       },
-      retry: {
-        ...DEFAULT_RETRY_POLICY,
-        retries: config.kubernetes.retries,
-        baseDelayMs: config.kubernetes.retryDelayMs,
-      },
+      retry,
+      logger,
     });
-    claims = new KubernetesClaimStore(api);
+    claims = new KubernetesClaimStore(api, { policy: retry, logger });
     // The backpressure needs the running Jobs: a watch, not polling.
     const informer = api.watchJobs(`${LABELS.app}=${RUNNER_APP}`);
     trackRunnerJobs(informer, {

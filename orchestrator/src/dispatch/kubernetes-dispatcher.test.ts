@@ -32,6 +32,7 @@ beforeEach(async () => {
     renderer: await JobRenderer.load(templatesDir),
     settings: { namespace: 'agents', images: { runner: 'anton-runner:1', java: 'anton-runner-java:1' }, upstreams: {} },
     retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 10 },
+    logger,
   });
 });
 afterEach(() => fake.close());

@@ -27,12 +27,20 @@ export class KubernetesDispatcher implements Dispatcher {
   readonly #renderer: JobRenderer;
   readonly #settings: JobSettings;
   readonly #retry: RetryPolicy;
+  readonly #logger: Logger;
 
-  constructor(options: { api: KubernetesApi; renderer: JobRenderer; settings: JobSettings; retry: RetryPolicy }) {
+  constructor(options: {
+    api: KubernetesApi;
+    renderer: JobRenderer;
+    settings: JobSettings;
+    retry: RetryPolicy;
+    logger: Logger;
+  }) {
     this.#api = options.api;
     this.#renderer = options.renderer;
     this.#settings = options.settings;
     this.#retry = options.retry;
+    this.#logger = options.logger;
   }
 
   runnerName(taskId: string): string {
@@ -96,7 +104,10 @@ export class KubernetesDispatcher implements Dispatcher {
   }
 
   async status(taskId: string): Promise<RunnerStatus> {
-    const job = await this.#api.readJob(this.runnerName(taskId));
+    const job = await withRetry('read Job', () => this.#api.readJob(this.runnerName(taskId)), {
+      policy: this.#retry,
+      logger: this.#logger,
+    });
     return job ? jobPhase(job) : 'missing';
   }
 }

@@ -1,4 +1,4 @@
-import { FakeKubernetes } from '@anton/testing';
+import { FakeKubernetes, kubernetesStatusFault } from '@anton/testing';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Deduplicator } from '../dedup.ts';
@@ -10,8 +10,9 @@ let fake: FakeKubernetes;
 
 /** One orchestrator replica's view: its own client, store and deduplicator on the shared cluster. */
 function replica(status: () => Promise<'active' | 'failed' | 'missing'> = async () => 'missing') {
-  const api = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', pino({ level: 'silent' }));
-  const store = new KubernetesClaimStore(api);
+  const logger = pino({ level: 'silent' });
+  const api = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', logger);
+  const store = new KubernetesClaimStore(api, { policy: { retries: 2, baseDelayMs: 1, maxDelayMs: 5 }, logger });
   return { api, store, dedup: new Deduplicator({ store, status, windowMs: 86_400_000 }) };
 }
 
@@ -46,6 +47,12 @@ describe('KubernetesClaimStore', () => {
     );
     expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(1);
     expect(fake.configMaps('agents')).toHaveLength(1);
+  });
+
+  it('retries a claim through a 503', async () => {
+    const { store } = replica();
+    fake.inject(kubernetesStatusFault(503, 'ServiceUnavailable', 'busy'), { times: 2, method: 'POST' });
+    expect(await store.create(hash, 'task-a')).toBe('created');
   });
 
   it('removes a claim only in the version it was read (uid precondition)', async () => {

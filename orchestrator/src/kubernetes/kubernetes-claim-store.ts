@@ -1,7 +1,9 @@
 import { LABELS, ORCHESTRATOR_NAME } from '@anton/contracts';
 import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import type { ClaimStore, HeldClaim } from '../dedup.ts';
 import { isAlreadyExists, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
+import { type RetryPolicy, withRetry } from './with-retry.ts';
 
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
 const COMPONENT = 'dedup-claim';
@@ -16,9 +18,12 @@ export const claimName = (hash: string): string => `anton-dedup-${hash}`;
  */
 export class KubernetesClaimStore implements ClaimStore {
   readonly #api: KubernetesApi;
+  readonly #retry: <T>(what: string, call: () => Promise<T>) => Promise<T>;
 
-  constructor(api: KubernetesApi) {
+  /** Each call is retried on 429/5xx like the dispatcher's; every one of them is safe to repeat. */
+  constructor(api: KubernetesApi, options: { policy: RetryPolicy; logger: Logger }) {
     this.#api = api;
+    this.#retry = (what, call) => withRetry(what, call, options);
   }
 
   async create(hash: string, taskId: string): Promise<'created' | 'exists'> {
@@ -33,7 +38,7 @@ export class KubernetesClaimStore implements ClaimStore {
       data: { 'task-id': taskId, 'claimed-at': new Date().toISOString() },
     };
     try {
-      await this.#api.createConfigMap(body);
+      await this.#retry('create claim', () => this.#api.createConfigMap(body));
       return 'created';
     } catch (err) {
       if (isAlreadyExists(err)) return 'exists';
@@ -42,13 +47,13 @@ export class KubernetesClaimStore implements ClaimStore {
   }
 
   async read(hash: string): Promise<HeldClaim | undefined> {
-    const configMap = await this.#api.readConfigMap(claimName(hash));
+    const configMap = await this.#retry('read claim', () => this.#api.readConfigMap(claimName(hash)));
     return configMap && toClaim(configMap);
   }
 
   async remove(hash: string, version: string): Promise<boolean> {
     try {
-      return await this.#api.deleteConfigMap(claimName(hash), version);
+      return await this.#retry('remove claim', () => this.#api.deleteConfigMap(claimName(hash), version));
     } catch (err) {
       // 409: the uid precondition failed, the claim was replaced meanwhile; it is not ours to remove.
       if (err instanceof KubernetesError && err.status === 409) return false;
@@ -57,7 +62,7 @@ export class KubernetesClaimStore implements ClaimStore {
   }
 
   async list(): Promise<Array<HeldClaim & { hash: string }>> {
-    const configMaps = await this.#api.listConfigMaps(SELECTOR);
+    const configMaps = await this.#retry('list claims', () => this.#api.listConfigMaps(SELECTOR));
     return configMaps.flatMap((configMap) => {
       const claim = toClaim(configMap);
       const hash = configMap.metadata?.labels?.[LABELS.dedupHash];

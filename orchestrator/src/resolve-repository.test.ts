@@ -37,6 +37,8 @@ describe('resolveRepository', () => {
   it('maps a Datadog service from the labels or the payload tags', () => {
     const labelled = makeTask({ source: 'datadog', external_id: '123', labels: { service: 'web' } });
     expect(resolveRepository(labelled, config)).toMatchObject({ entry: web, resolvedBy: 'datadog-service' });
+    const repeated = makeTask({ source: 'datadog', external_id: '123', labels: { service: 'unknown,orders-api' } });
+    expect(resolveRepository(repeated, config)?.entry).toBe(orders);
     const tagged = makeTask({
       source: 'datadog',
       external_id: '123',

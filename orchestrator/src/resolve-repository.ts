@@ -51,7 +51,12 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
     case 'jira':
       return byKey(jiraProjects(task), 'jira_projects', 'jira-project');
     case 'datadog':
-      return byKey([task.labels?.service, datadogTags(task).get('service')], 'datadog_services', 'datadog-service');
+      // The ingester joins a repeated tag's values with commas (service:a, service:b → "a,b").
+      return byKey(
+        [...(task.labels?.service?.split(',') ?? []), datadogTags(task).get('service')],
+        'datadog_services',
+        'datadog-service',
+      );
     case 'sonarcloud':
       return byKey(sonarProjects(task), 'sonar_projects', 'sonar-project');
   }

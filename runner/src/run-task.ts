@@ -130,7 +130,9 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     progress.reviewRounds = round;
     progress.reviewerUsage = addUsage(progress.reviewerUsage, review.usage);
     logger.info({ round, approved: review.verdict.approved, reason: review.verdict.reason }, 'review');
-    if (review.verdict.approved) return submit(deps, context, progress, workspace, coded.summary, review.verdict);
+    if (review.verdict.approved) {
+      return submit({ deps, context, progress, workspace, session, summary: coded.summary, verdict: review.verdict });
+    }
     if (round === config.reviewer.maxRejections) {
       const reason = `rejected ${round} times; last: ${review.verdict.reason}`;
       return outcome('rejected', progress.facts(), { reason });
@@ -140,16 +142,27 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
   throw new PermanentFailure('MAX_REVIEW_REJECTIONS allows no review round');
 }
 
-async function submit(
-  deps: RunDependencies,
-  context: RunnerContext,
-  progress: Progress,
-  workspace: Workspace,
-  summary: string,
-  verdict: ReviewVerdict,
-): Promise<RunOutcome> {
+interface Approved {
+  deps: RunDependencies;
+  context: RunnerContext;
+  progress: Progress;
+  workspace: Workspace;
+  session: CoderSession;
+  summary: string;
+  verdict: ReviewVerdict;
+}
+
+/** Commit, push and the pull request, once the reviewer approved. */
+async function submit({
+  deps,
+  context,
+  progress,
+  workspace,
+  session,
+  summary,
+  verdict,
+}: Approved): Promise<RunOutcome> {
   const { config, logger } = deps;
-  const session = progress.session as CoderSession;
   const sha = await workspace.commit(commitMessage(context.issue_id, summary));
   await workspace.push();
   logger.info({ branch: workspace.branch, sha }, 'branch pushed');

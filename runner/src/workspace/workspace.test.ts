@@ -136,6 +136,26 @@ describe('Workspace', () => {
     expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/push-test')).toBe(second);
   });
 
+  it("folds the agent's own commits into the one reviewed commit on the base", async () => {
+    const ws = await Workspace.clone({
+      dir: join(tmp.path, 'agent-commits'),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/folded',
+      env,
+    });
+    await writeFile(join(ws.dir, 'a.txt'), 'a\n');
+    await git(ws.dir, 'add', 'a.txt');
+    await git(ws.dir, 'commit', '-q', '-m', 'agent commit');
+    await writeFile(join(ws.dir, 'b.txt'), 'b\n');
+    const { patch } = await ws.stagedDiff();
+    expect(patch).toContain('+++ b/a.txt');
+    expect(patch).toContain('+++ b/b.txt');
+    const sha = await ws.commit('fix(F): both files');
+    expect(await git(ws.dir, 'rev-parse', `${sha}^`)).toBe(ws.baseSha);
+    expect(await git(ws.dir, 'diff', '--name-only', ws.baseSha, sha)).toBe('a.txt\nb.txt');
+  });
+
   it('fails a commit with nothing to commit instead of passing silently', async () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, 'empty-commit'),

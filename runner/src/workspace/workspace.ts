@@ -88,9 +88,13 @@ export class Workspace {
     return { patch, stat };
   }
 
-  /** Commits what is staged as anton-bot; returns the commit. */
+  /**
+   * Commits every change since the base as one commit by anton-bot; returns it. Commits the agent
+   * may have made itself are folded in, so the branch is the base plus exactly the reviewed diff.
+   */
   async commit(message: string): Promise<string> {
     const git = await this.#git();
+    await git.raw(['reset', '--soft', this.baseSha]);
     await git.raw(['add', '-A']);
     await git.raw([
       '-c',

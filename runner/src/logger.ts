@@ -19,6 +19,8 @@ const REDACT = [
   '*.headers["x-api-key"]',
   'remoteEnv',
   '*.remoteEnv',
+  // Octokit's RequestError carries the request; it redacts the token itself, this is belt and braces.
+  'err.request.headers.authorization',
 ];
 
 /** The one logger of a process: JSON lines, `task_id` on every line. */

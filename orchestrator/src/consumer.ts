@@ -1,11 +1,8 @@
 import {
-  AgentTask,
-  CONTENT_TYPE_JSON,
+  type AgentTask,
   DEAD_LETTER_EXCHANGE,
-  DEAD_LETTER_QUEUE,
   DEAD_LETTER_ROUTING_KEY,
   EXCHANGE,
-  formatIssues,
   HEADERS,
   ORCHESTRATOR_QUEUE,
   TASK_CREATED,
@@ -14,12 +11,12 @@ import amqp, {
   type ChannelModel,
   type ConfirmChannel,
   type ConsumeMessage,
-  type Options,
   type RecoveringChannelModel,
 } from 'amqplib';
 import type { Logger } from 'pino';
 import type { HandleContext, TaskDisposition } from './handle-task.ts';
 import type { DeadLetterKind, Metrics } from './metrics.ts';
+import { assertTopology, oneLine, parseTask, publish, readRetryCount } from './task-messages.ts';
 
 export type TaskHandler = (task: AgentTask, context: HandleContext) => Promise<TaskDisposition>;
 
@@ -32,16 +29,6 @@ export interface ConsumerOptions {
   metrics: Metrics;
   /** Reconnect backoff (ms): first delay and cap. */
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
-}
-
-/** The original's topology: a topic exchange, the durable queue bound with task.created, and a DLX + DLQ. */
-export async function assertTopology(channel: ConfirmChannel): Promise<void> {
-  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
-  await channel.assertQueue(ORCHESTRATOR_QUEUE, { durable: true });
-  await channel.bindQueue(ORCHESTRATOR_QUEUE, EXCHANGE, TASK_CREATED);
-  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
-  await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
-  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_ROUTING_KEY);
 }
 
 /**
@@ -235,57 +222,4 @@ export class TaskConsumer {
       // channel closed meanwhile: redelivered
     }
   }
-}
-
-type Parsed = { ok: true; task: AgentTask } | { ok: false; reason: string };
-
-function parseTask(message: ConsumeMessage): Parsed {
-  let json: unknown;
-  try {
-    json = JSON.parse(message.content.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
-  }
-  const result = AgentTask.safeParse(json);
-  if (!result.success) return { ok: false, reason: `not an AgentTask: ${formatIssues(result.error)}` };
-  return { ok: true, task: result.data };
-}
-
-function readRetryCount(message: ConsumeMessage): number {
-  const value = Number(message.properties.headers?.[HEADERS.retryCount] ?? 0);
-  return Number.isInteger(value) && value >= 0 ? value : 0;
-}
-
-/** Header values are for an operator reading the DLQ: one line, bounded. */
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 1000 ? `${line.slice(0, 999)}…` : line;
-}
-
-/** Publishes the message's body and properties again, with `headers` added, and waits for the broker's confirm. */
-function publish(
-  channel: ConfirmChannel,
-  exchange: string,
-  routingKey: string,
-  message: ConsumeMessage,
-  headers: Record<string, unknown>,
-): Promise<void> {
-  const { properties } = message;
-  const options: Options.Publish = {
-    persistent: true,
-    contentType: properties.contentType ?? CONTENT_TYPE_JSON,
-    headers: { ...properties.headers, ...headers },
-    ...(properties.messageId !== undefined && { messageId: properties.messageId }),
-    ...(properties.correlationId !== undefined && { correlationId: properties.correlationId }),
-    ...(properties.timestamp !== undefined && { timestamp: properties.timestamp }),
-    ...(properties.type !== undefined && { type: properties.type }),
-    ...(properties.appId !== undefined && { appId: properties.appId }),
-  };
-  return new Promise((resolve, reject) => {
-    try {
-      channel.publish(exchange, routingKey, message.content, options, (err) => (err ? reject(err) : resolve()));
-    } catch (err) {
-      reject(err);
-    }
-  });
 }

@@ -1,0 +1,76 @@
+import {
+  AgentTask,
+  CONTENT_TYPE_JSON,
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_ROUTING_KEY,
+  EXCHANGE,
+  formatIssues,
+  HEADERS,
+  ORCHESTRATOR_QUEUE,
+  TASK_CREATED,
+} from '@anton/contracts';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+
+/** The original's topology: a topic exchange, the durable queue bound with task.created, and a DLX + DLQ. */
+export async function assertTopology(channel: ConfirmChannel): Promise<void> {
+  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
+  await channel.assertQueue(ORCHESTRATOR_QUEUE, { durable: true });
+  await channel.bindQueue(ORCHESTRATOR_QUEUE, EXCHANGE, TASK_CREATED);
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+  await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
+  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_ROUTING_KEY);
+}
+
+export type Parsed = { ok: true; task: AgentTask } | { ok: false; reason: string };
+
+export function parseTask(message: ConsumeMessage): Parsed {
+  let json: unknown;
+  try {
+    json = JSON.parse(message.content.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const result = AgentTask.safeParse(json);
+  if (!result.success) return { ok: false, reason: `not an AgentTask: ${formatIssues(result.error)}` };
+  return { ok: true, task: result.data };
+}
+
+export function readRetryCount(message: ConsumeMessage): number {
+  const value = Number(message.properties.headers?.[HEADERS.retryCount] ?? 0);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/** Header values are for an operator reading the DLQ: one line, bounded. */
+export function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 1000 ? `${line.slice(0, 999)}…` : line;
+}
+
+/** Publishes the message's body and properties again, with `headers` added, and waits for the broker's confirm. */
+export function publish(
+  channel: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  message: ConsumeMessage,
+  headers: Record<string, unknown>,
+): Promise<void> {
+  const { properties } = message;
+  const options: Options.Publish = {
+    persistent: true,
+    contentType: properties.contentType ?? CONTENT_TYPE_JSON,
+    headers: { ...properties.headers, ...headers },
+    ...(properties.messageId !== undefined && { messageId: properties.messageId }),
+    ...(properties.correlationId !== undefined && { correlationId: properties.correlationId }),
+    ...(properties.timestamp !== undefined && { timestamp: properties.timestamp }),
+    ...(properties.type !== undefined && { type: properties.type }),
+    ...(properties.appId !== undefined && { appId: properties.appId }),
+  };
+  return new Promise((resolve, reject) => {
+    try {
+      channel.publish(exchange, routingKey, message.content, options, (err) => (err ? reject(err) : resolve()));
+    } catch (err) {
+      reject(err);
+    }
+  });
+}

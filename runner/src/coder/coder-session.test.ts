@@ -84,7 +84,7 @@ describe('CoderSession', () => {
     // What the model saw: the failing run, then the passing one.
     const sent = requests();
     const failing = lastUserBlocks(sent[4] as MessagesRequest)[0];
-    expect(failing).toMatchObject({ type: 'tool_result', is_error: true });
+    expect(failing).toMatchObject({ type: 'tool_result' });
     expect(String(failing?.content)).toMatch(/fail 1[\s\S]*Exit code 1/);
     const passing = lastUserBlocks(sent[6] as MessagesRequest)[0];
     expect(String(passing?.content)).toMatch(/pass 3[\s\S]*Exit code 0$/);

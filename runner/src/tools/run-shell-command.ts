@@ -19,7 +19,8 @@ export const runShellCommandTool = defineTool({
     const run = await shell.run(command, signal);
     return {
       output: formatShellRun(run, LIMITS.shellOutputChars),
-      isError: run.exitCode !== 0,
+      // A non-zero exit is information (a failing test), not a failed tool; a killed command is.
+      ...(run.exitCode === null ? { isError: true } : {}),
       shell: { command, exitCode: run.exitCode, timedOut: run.timedOut },
     };
   },

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -143,6 +143,26 @@ describe('LocalDispatcher', () => {
     await dispatcher.dispatch(req, logger());
     expect(await dispatcher.dispatch(req, logger())).toMatchObject({ created: false });
     await writeFile(release, '');
+  });
+
+  it('fails retryably when the proxy exits at start, saying what it said', async () => {
+    const broken = join(records, 'broken-runner');
+    await mkdir(join(broken, 'src', 'credential-proxy'), { recursive: true });
+    await writeFile(
+      join(broken, 'src', 'credential-proxy', 'main.ts'),
+      "console.error('invalid configuration: GITHUB_TOKEN: required');\nprocess.exit(1);\n",
+    );
+    const dispatcherWithBrokenProxy = new LocalDispatcher({
+      runnerDir: broken,
+      keys: {},
+      upstreams: {},
+      path: '/usr/bin:/bin',
+      capacity,
+      logger: logger(),
+    });
+    await expect(dispatcherWithBrokenProxy.dispatch(request(), logger())).rejects.toThrow(
+      /the credential proxy exited \(1\) before listening: invalid configuration: GITHUB_TOKEN: required/,
+    );
   });
 
   it('fails retryably when the proxy cannot start', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -141,21 +142,39 @@ export class LocalDispatcher implements Dispatcher {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const childLogger = logger.child({ process: name });
+    const lastLines: string[] = [];
     for (const [stream, readable] of [
       ['stdout', child.stdout],
       ['stderr', child.stderr],
     ] as const) {
-      createInterface({ input: readable }).on('line', (line) => childLogger.info({ stream, line }, `${name} output`));
+      createInterface({ input: readable }).on('line', (line) => {
+        childLogger.info({ stream, line }, `${name} output`);
+        lastLines.push(line);
+        if (lastLines.length > 3) lastLines.shift();
+      });
     }
-    child.on('error', (err) => childLogger.error({ err }, `${name} could not start`));
+    const output: ChildOutput = { lastLines, closed: once(child, 'close').then(noop, noop) };
+    OUTPUT.set(child, output);
+    child.on('error', (err) => {
+      output.error = err;
+      childLogger.error({ err }, `${name} could not start`);
+    });
     return child;
   }
 
   async #waitForPort(port: number, proxy: ChildProcess): Promise<void> {
     const deadline = Date.now() + (this.#options.proxyStartTimeoutMs ?? 15_000);
     while (Date.now() < deadline) {
+      const spawnError = OUTPUT.get(proxy)?.error;
+      if (spawnError) throw spawnError;
       if (proxy.exitCode !== null || proxy.signalCode !== null) {
-        throw new Error(`the credential proxy exited (${proxy.exitCode ?? proxy.signalCode}) before listening`);
+        // Its last lines usually say why; they are in once its output streams have closed.
+        const output = OUTPUT.get(proxy);
+        await Promise.race([output?.closed, sleep(1000)]);
+        const said = (output?.lastLines ?? []).join(' | ');
+        throw new Error(
+          `the credential proxy exited (${proxy.exitCode ?? proxy.signalCode}) before listening${said ? `: ${said}` : ''}`,
+        );
       }
       if (await accepts(port)) return;
       await sleep(50);
@@ -166,6 +185,7 @@ export class LocalDispatcher implements Dispatcher {
   async #whenDone(run: LocalRun, dir: string, terminationLog: string, logger: Logger): Promise<void> {
     const code = await new Promise<number | null>((resolve) => {
       run.runner?.on('exit', (exitCode) => resolve(exitCode));
+      run.runner?.on('error', () => resolve(null)); // never started: no 'exit' follows
     });
     run.status = code === 0 ? 'succeeded' : 'failed';
     this.#report();
@@ -180,6 +200,15 @@ export class LocalDispatcher implements Dispatcher {
     this.#options.capacity.update(active, this.#runs.keys());
   }
 }
+
+/** The last lines each child wrote, to explain an early exit. */
+interface ChildOutput {
+  lastLines: string[];
+  closed: Promise<void>;
+  error?: Error;
+}
+const OUTPUT = new WeakMap<ChildProcess, ChildOutput>();
+const noop = () => undefined;
 
 function parseResult(text: string): unknown {
   try {

@@ -21,3 +21,25 @@ export const HEADERS = {
 } as const;
 
 export const CONTENT_TYPE_JSON = 'application/json';
+
+/** The part of an AMQP channel that declares topology (amqplib's Channel fits it). */
+export interface TopologyChannel {
+  assertExchange(name: string, type: string, options: { durable: boolean }): Promise<unknown>;
+  assertQueue(name: string, options: { durable: boolean }): Promise<unknown>;
+  bindQueue(queue: string, exchange: string, pattern: string): Promise<unknown>;
+}
+
+/**
+ * Declares the original's topology: the topic exchange, `orchestrator_queue` bound with
+ * `task.created`, and the dead-letter exchange and queue. Both the ingester and the orchestrator
+ * declare it (declarations are idempotent), so a task the ingester answered 202 for sits in the
+ * durable queue even if no orchestrator has ever started.
+ */
+export async function declareTaskTopology(channel: TopologyChannel): Promise<void> {
+  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
+  await channel.assertQueue(ORCHESTRATOR_QUEUE, { durable: true });
+  await channel.bindQueue(ORCHESTRATOR_QUEUE, EXCHANGE, TASK_CREATED);
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
+  await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
+  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_ROUTING_KEY);
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AgentTask, EXCHANGE, TASK_CREATED } from '@anton/contracts';
+import { type AgentTask, EXCHANGE, ORCHESTRATOR_QUEUE, TASK_CREATED } from '@anton/contracts';
 import { captureMessages, RABBITMQ_BASE_URL, waitFor } from '@anton/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,12 +127,35 @@ describe('a channel that dies under a live connection', () => {
   });
 });
 
-describe('unroutable tasks', () => {
+describe('the task queue', () => {
+  it('holds a confirmed task in orchestrator_queue before any orchestrator has started', async () => {
+    const reply = await harness.post('sonar', body);
+    expect(reply.statusCode).toBe(202);
+    const admin = await amqp.connect(harness.vhost.url);
+    try {
+      const channel = await admin.createChannel();
+      const queued = await waitFor(async () => {
+        const message = await channel.get(ORCHESTRATOR_QUEUE, { noAck: true });
+        return message && message.properties.messageId === reply.json().task_id ? message : undefined;
+      });
+      expect(JSON.parse(queued.content.toString()).task_id).toBe(reply.json().task_id);
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('answers 503 when no queue would receive the task, instead of dropping it', async () => {
     await harness.capture.close();
-    const reply = await harness.post('sonar', body);
-    expect(reply.statusCode).toBe(503);
-    expect(harness.rawLogs.join('')).toContain('no queue is bound to agent_events for task.created');
-    expect((await harness.app.inject('/readyz')).statusCode).toBe(200);
+    const admin = await amqp.connect(harness.vhost.url);
+    try {
+      const channel = await admin.createChannel();
+      await channel.unbindQueue(ORCHESTRATOR_QUEUE, EXCHANGE, TASK_CREATED);
+      const reply = await harness.post('sonar', body);
+      expect(reply.statusCode).toBe(503);
+      expect(harness.rawLogs.join('')).toContain('no queue is bound to agent_events for task.created');
+      expect((await harness.app.inject('/readyz')).statusCode).toBe(200);
+    } finally {
+      await admin.close();
+    }
   });
 });

@@ -1,4 +1,11 @@
-import { type AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, TASK_CREATED } from '@anton/contracts';
+import {
+  type AgentTask,
+  CONTENT_TYPE_JSON,
+  declareTaskTopology,
+  EXCHANGE,
+  HEADERS,
+  TASK_CREATED,
+} from '@anton/contracts';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { PublishError, type TaskPublisher } from './publisher.ts';
@@ -15,8 +22,10 @@ export interface AmqpPublisherOptions {
 /**
  * Publishes tasks on a confirm channel and reconnects by itself. While disconnected it fails at
  * once instead of queueing in memory: the webhook sender then gets a 503 and retries, so nothing is
- * acknowledged that the broker does not hold. Messages are `mandatory`, so a task that no queue
- * would receive (the orchestrator never declared its queue) is a failure too, not a silent drop.
+ * acknowledged that the broker does not hold. It declares the task topology itself, so a confirmed
+ * task sits in the durable `orchestrator_queue` even before any orchestrator has started; messages
+ * are `mandatory` all the same, so a task no queue would receive (someone deleted the binding) is
+ * a failure, not a silent drop.
  */
 export class AmqpPublisher implements TaskPublisher {
   readonly #options: AmqpPublisherOptions;
@@ -54,7 +63,7 @@ export class AmqpPublisher implements TaskPublisher {
 
   async #openChannel(model: ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
-    await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
+    await declareTaskTopology(channel);
     channel.on('return', (message) => {
       if (message.properties.messageId) this.#returned.add(String(message.properties.messageId));
     });

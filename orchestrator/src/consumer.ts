@@ -2,6 +2,7 @@ import {
   type AgentTask,
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_ROUTING_KEY,
+  declareTaskTopology,
   EXCHANGE,
   HEADERS,
   ORCHESTRATOR_QUEUE,
@@ -16,7 +17,7 @@ import amqp, {
 import type { Logger } from 'pino';
 import type { HandleContext, TaskDisposition } from './handle-task.ts';
 import type { DeadLetterKind, Metrics } from './metrics.ts';
-import { assertTopology, oneLine, parseTask, publish, readRetryCount } from './task-messages.ts';
+import { oneLine, parseTask, publish, readRetryCount } from './task-messages.ts';
 
 export type TaskHandler = (task: AgentTask, context: HandleContext) => Promise<TaskDisposition>;
 
@@ -117,7 +118,7 @@ export class TaskConsumer {
       this.#consumerTag = undefined;
       if (!this.#stopping) void model.close().catch(() => undefined);
     });
-    await assertTopology(channel);
+    await declareTaskTopology(channel);
     await channel.prefetch(this.#options.prefetch);
     this.#channel = channel;
     const { consumerTag } = await channel.consume(ORCHESTRATOR_QUEUE, (message) => {

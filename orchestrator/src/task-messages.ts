@@ -1,26 +1,5 @@
-import {
-  AgentTask,
-  CONTENT_TYPE_JSON,
-  DEAD_LETTER_EXCHANGE,
-  DEAD_LETTER_QUEUE,
-  DEAD_LETTER_ROUTING_KEY,
-  EXCHANGE,
-  formatIssues,
-  HEADERS,
-  ORCHESTRATOR_QUEUE,
-  TASK_CREATED,
-} from '@anton/contracts';
+import { AgentTask, CONTENT_TYPE_JSON, formatIssues, HEADERS } from '@anton/contracts';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-
-/** The original's topology: a topic exchange, the durable queue bound with task.created, and a DLX + DLQ. */
-export async function assertTopology(channel: ConfirmChannel): Promise<void> {
-  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
-  await channel.assertQueue(ORCHESTRATOR_QUEUE, { durable: true });
-  await channel.bindQueue(ORCHESTRATOR_QUEUE, EXCHANGE, TASK_CREATED);
-  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
-  await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
-  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_ROUTING_KEY);
-}
 
 export type Parsed = { ok: true; task: AgentTask } | { ok: false; reason: string };
 

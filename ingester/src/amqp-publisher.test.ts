@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type AgentTask, EXCHANGE, ORCHESTRATOR_QUEUE, TASK_CREATED } from '@anton/contracts';
-import { captureMessages, RABBITMQ_BASE_URL, waitFor } from '@anton/testing';
+import { captureMessages, RABBITMQ_BASE_URL, startTcpProxy, type TcpProxy, waitFor } from '@anton/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture.ts';
 import { type Harness, startHarness } from '../test/harness.ts';
-import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.ts';
 import { AmqpPublisher } from './amqp-publisher.ts';
 import { createLogger } from './logger.ts';
 
@@ -50,7 +49,7 @@ describe('broker outages', () => {
     const before = await harness.post('sonar', body);
     expect(before.statusCode).toBe(202);
 
-    await proxy.down();
+    await proxy.cut();
     await waitFor(() => !harness.publisher.ready, { what: 'the publisher to notice the outage' });
     const during = await harness.post('sonar', body);
     expect(during.statusCode).toBe(503);
@@ -59,7 +58,7 @@ describe('broker outages', () => {
     expect((await harness.app.inject('/health')).json()).toEqual({ status: 'degraded', rabbitmq: 'unavailable' });
     expect((await harness.app.inject('/metrics')).body).toMatch(/^anton_ingester_broker_connected 0$/m);
 
-    await proxy.up();
+    await proxy.restore();
     await waitFor(async () => (await harness.app.inject('/readyz')).statusCode === 200, { what: 'reconnection' });
     const after = await harness.post('sonar', body);
     expect(after.statusCode).toBe(202);
@@ -70,7 +69,7 @@ describe('broker outages', () => {
   it('answers 503 when the broker does not confirm in time, and keeps working after', async () => {
     proxy.stall();
     const stalled = await harness.post('sonar', body);
-    proxy.resume();
+    await proxy.restore();
     expect(stalled.statusCode).toBe(503);
     expect(
       harness.logs.some(
@@ -95,7 +94,7 @@ describe('closing', () => {
     const closed = publisher.close();
     expect(publisher.ready).toBe(false);
     await expect(publisher.publish(task())).rejects.toThrow('the publisher is shutting down');
-    proxy.resume();
+    await proxy.restore();
     await expect(published).resolves.toBeUndefined();
     await closed;
     await waitFor(() => capturedIds().includes(inFlight.task_id), { what: 'the in-flight task' });

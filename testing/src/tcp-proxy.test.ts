@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { waitFor } from './wait-for.ts';
+
+let echo: Server;
+let proxy: TcpProxy;
+const clients: Socket[] = [];
+
+beforeAll(async () => {
+  echo = createServer((socket) => socket.on('error', () => undefined).pipe(socket));
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const address = echo.address();
+  if (!address || typeof address !== 'object') throw new Error('no echo address');
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: address.port });
+});
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  await proxy.restore();
+});
+afterAll(async () => {
+  await proxy.close();
+  await new Promise((resolve) => echo.close(resolve));
+});
+
+/** A client through the proxy that collects everything echoed back and how it ended. */
+async function open() {
+  const socket = connect(proxy.port, '127.0.0.1');
+  clients.push(socket);
+  const client = { socket, received: '', error: undefined as NodeJS.ErrnoException | undefined, closed: false };
+  socket.on('data', (chunk) => {
+    client.received += chunk.toString();
+  });
+  socket.on('error', (err) => {
+    client.error = err;
+  });
+  socket.on('close', () => {
+    client.closed = true;
+  });
+  await once(socket, 'connect');
+  return client;
+}
+
+describe('startTcpProxy', () => {
+  it('passes bytes both ways', async () => {
+    const client = await open();
+    client.socket.write('hello');
+    await waitFor(() => client.received === 'hello', { what: 'the echo' });
+  });
+
+  it('cut closes open connections and refuses new ones until restore', async () => {
+    const client = await open();
+    await waitFor(() => proxy.connections === 1, { what: 'the connection' });
+    await proxy.cut();
+    await waitFor(() => client.closed, { what: 'the open connection to close' });
+    const refused = connect(proxy.port, '127.0.0.1');
+    const [err] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNREFUSED');
+
+    await proxy.restore();
+    const again = await open();
+    again.socket.write('back');
+    await waitFor(() => again.received === 'back', { what: 'the echo after restore' });
+  });
+
+  it('reset sends an RST on open connections while new ones still pass', async () => {
+    const client = await open();
+    await waitFor(() => proxy.connections === 1, { what: 'the connection' });
+    proxy.reset();
+    await waitFor(() => client.closed, { what: 'the reset' });
+    expect(client.error?.code).toBe('ECONNRESET');
+    const next = await open();
+    next.socket.write('still');
+    await waitFor(() => next.received === 'still', { what: 'a new connection to work' });
+  });
+
+  it('delay holds each chunk at least that long, in order', async () => {
+    const client = await open();
+    proxy.delay(150);
+    const sent = Date.now();
+    client.socket.write('a');
+    client.socket.write('b');
+    await waitFor(() => client.received === 'ab', { what: 'the delayed echo' });
+    // A lower bound the proxy guarantees (one delay each way), not a speed measurement.
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(290);
+  });
+
+  it('stall holds what the target sends until restore, then releases it', async () => {
+    const client = await open();
+    proxy.stall();
+    client.socket.write('held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(client.received).toBe('');
+    await proxy.restore();
+    await waitFor(() => client.received === 'held', { what: 'the held bytes' });
+  });
+});

@@ -16,6 +16,8 @@ export const LABELS = {
   complexity: 'anton.dev/complexity',
   /** sha256 of the task's dedup_key, truncated to fit a label value: the deduplication state. */
   dedupHash: 'anton.dev/dedup-hash',
+  /** The task's outcome once its Job ended (an OutcomeStatus), so `kubectl get jobs -L` shows it. */
+  result: 'anton.dev/result',
 } as const;
 
 export const ANNOTATIONS = {
@@ -26,6 +28,10 @@ export const ANNOTATIONS = {
   routedBy: 'anton.dev/routed-by',
   result: 'anton.dev/result',
   prUrl: 'anton.dev/pr-url',
+  /** Why the run failed, timed out or changed nothing (shortened), for `kubectl describe job`. */
+  reason: 'anton.dev/reason',
+  /** Which orchestrator recorded the outcome: the one whose write won reports it. */
+  reportedBy: 'anton.dev/reported-by',
 } as const;
 
 export const SECRET_NAME = 'anton-secrets';

@@ -1,4 +1,5 @@
 export * from './anthropic/fake-anthropic.ts';
+export * from './datadog/fake-datadog.ts';
 export * from './estimate-tokens.ts';
 export * from './fake-http-server.ts';
 export * from './git/git-env.ts';

@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, BatchV1Api, CoreV1Api, KubeConfig, makeInformer, type V1Job } from '@kubernetes/client-node';
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Job,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type JobInformer, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
 
@@ -46,6 +55,15 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
     createJob: (body) => call(batch.createNamespacedJob({ namespace, body })),
     readJob: (name) => orUndefined(batch.readNamespacedJob({ name, namespace })),
     listJobs: async (labelSelector) => (await call(batch.listNamespacedJob({ namespace, labelSelector }))).items,
+    // A merge patch carrying metadata.resourceVersion: the API server applies it only to that version.
+    patchJobMetadata: (name, { resourceVersion, labels, annotations }) =>
+      call(
+        batch.patchNamespacedJob(
+          { name, namespace, body: { metadata: { resourceVersion, labels, annotations } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ),
+    listPods: async (labelSelector) => (await call(core.listNamespacedPod({ namespace, labelSelector }))).items,
     watchJobs: (labelSelector) =>
       new ClientNodeJobInformer(config, namespace, labelSelector, () =>
         batch.listNamespacedJob({ namespace, labelSelector }),

@@ -1,4 +1,4 @@
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1JobCondition } from '@kubernetes/client-node';
 
 export type JobPhase = 'active' | 'succeeded' | 'failed';
 
@@ -14,3 +14,12 @@ export function jobPhase(job: V1Job): JobPhase {
 }
 
 export const isFinished = (job: V1Job): boolean => jobPhase(job) !== 'active';
+
+/**
+ * The condition that ends a Job for good: Complete, or Failed (with its reason: DeadlineExceeded,
+ * BackoffLimitExceeded, PodFailurePolicy). Unlike the interim SuccessCriteriaMet / FailureTarget,
+ * it comes once the pods are gone, so their termination messages are final.
+ */
+export function finalCondition(job: V1Job): V1JobCondition | undefined {
+  return job.status?.conditions?.find((c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'));
+}

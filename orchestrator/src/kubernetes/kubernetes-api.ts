@@ -1,9 +1,9 @@
-import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
 
 /**
  * The orchestrator's whole use of the Kubernetes API, in one namespace. The dispatcher, the
- * deduplication claims and the Job watch (backpressure now, outcome reporting later) all go
- * through it, so tests and other callers can swap the client.
+ * deduplication claims and the Job watch (backpressure and outcomes) all go through it, so tests
+ * and other callers can swap the client.
  */
 export interface KubernetesApi {
   readonly namespace: string;
@@ -15,8 +15,20 @@ export interface KubernetesApi {
   createJob(body: V1Job): Promise<V1Job>;
   readJob(name: string): Promise<V1Job | undefined>;
   listJobs(labelSelector: string): Promise<V1Job[]>;
+  /**
+   * Merges labels and annotations into a Job's metadata, only while the Job is still at
+   * `resourceVersion` (optimistic concurrency: 409 Conflict when someone wrote it meanwhile).
+   */
+  patchJobMetadata(name: string, changes: JobMetadataPatch): Promise<V1Job>;
+  listPods(labelSelector: string): Promise<V1Pod[]>;
   /** A list-then-watch cache of the Jobs matching the selector, resuming after disconnects. */
   watchJobs(labelSelector: string): JobInformer;
+}
+
+export interface JobMetadataPatch {
+  resourceVersion: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export interface JobInformer {
@@ -63,3 +75,4 @@ export class KubernetesError extends Error {
 
 export const isAlreadyExists = (err: unknown): boolean => err instanceof KubernetesError && err.status === 409;
 export const isNotFound = (err: unknown): boolean => err instanceof KubernetesError && err.status === 404;
+export const isConflict = (err: unknown): boolean => err instanceof KubernetesError && err.status === 409;

@@ -1,0 +1,31 @@
+import { encodeRunnerResult, type RunnerResult } from '@anton/contracts';
+
+/** What a runner that opened a PR writes to its termination log; override what the test is about. */
+export function runnerResult(overrides: Partial<RunnerResult> = {}): RunnerResult {
+  return {
+    status: 'pr_opened',
+    pr_url: 'https://github.com/acme/orders/pull/7',
+    branch: 'fix/ORD-42',
+    turns: 6,
+    review_rounds: 1,
+    usage: {
+      coder: {
+        input_tokens: 12_000,
+        output_tokens: 900,
+        cache_creation_input_tokens: 3_000,
+        cache_read_input_tokens: 40_000,
+      },
+      reviewer: {
+        input_tokens: 5_000,
+        output_tokens: 120,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 1_024,
+      },
+    },
+    ...overrides,
+  };
+}
+
+/** The termination message of that result, as the pod shows it. */
+export const terminationMessage = (overrides: Partial<RunnerResult> = {}): string =>
+  encodeRunnerResult(runnerResult(overrides));

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  contextConfigMapName,
+  jobName,
+  LABELS,
+  RUNNER_APP,
+  SECRET_KEYS,
+  SECRET_NAME,
+  type Source,
+  TASK_COMPLETED,
+} from '@anton/contracts';
+import { createSourceRegistry } from '@anton/ingester/sources';
+import {
+  type Capture,
+  captureMessages,
+  createSampleRepo,
+  createTestVhost,
+  FakeAnthropic,
+  FakeGitHub,
+  FakeJira,
+  FakeKubernetes,
+  FakeOpenAI,
+  type GitHttpServer,
+  type KubeObject,
+  type SampleRepo,
+  startGitHttpServer,
+  type TestVhost,
+} from '@anton/testing';
+import { Kubelet } from './kubelet.ts';
+import { SAMPLE_KEYS } from './sample-webhooks.ts';
+import { scriptSampleFix } from './scripted-llm.ts';
+import { type LogLine, ServiceProcess, serviceEntry } from './service-process.ts';
+
+export const NAMESPACE = 'agents';
+/** One GitHub token serves the API and git, as a GitHub App installation token does. */
+const GITHUB_TOKEN = `ghs_e2e${randomBytes(12).toString('hex')}`;
+
+export interface PipelineOptions {
+  /** Names the vhost (default `e2e`). */
+  label?: string;
+  /** Added to (and overriding) the services' environments, e.g. a RABBITMQ_URL through a proxy. */
+  ingesterEnv?: Record<string, string>;
+  orchestratorEnv?: Record<string, string>;
+  /** Run the runner Jobs' pods (default true). */
+  kubelet?: boolean;
+}
+
+export interface WebhookReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The whole system on this machine: the ingester and the orchestrator as processes started from
+ * their entry points, the real broker (a vhost of its own), the fakes (Anthropic, OpenAI, GitHub,
+ * Kubernetes, Jira), the sample repository behind a token-checking git server, a routing config
+ * mapping SHOP / sample-shop / acme_sample-shop to it, and a kubelet running the runner pods.
+ * The LLM fakes are scripted to fix the sample project (`scriptSampleFix`); tests may re-script them.
+ */
+export class Pipeline {
+  readonly options: PipelineOptions;
+  readonly webhookSecret = `e2e-${randomBytes(12).toString('hex')}`;
+  vhost!: TestVhost;
+  anthropic!: FakeAnthropic;
+  openai!: FakeOpenAI;
+  github!: FakeGitHub;
+  kubernetes!: FakeKubernetes;
+  jira!: FakeJira;
+  sample!: SampleRepo;
+  gitServer!: GitHttpServer;
+  /** The sample repository's clone URL (http, on the git server). */
+  repoUrl!: string;
+  routingConfigPath!: string;
+  ingester!: ServiceProcess;
+  ingesterUrl!: string;
+  orchestrator!: ServiceProcess;
+  /** The orchestrator's health and metrics port. */
+  healthUrl!: string;
+  kubelet: Kubelet | undefined;
+  /** Every `task.completed` message published on the exchange. */
+  outcomes!: Capture;
+  readonly #sources = createSourceRegistry({ jira: { triggerLabel: undefined, triggerStatuses: [] } });
+  #dir!: string;
+
+  private constructor(options: PipelineOptions) {
+    this.options = options;
+  }
+
+  static async start(options: PipelineOptions = {}): Promise<Pipeline> {
+    const pipeline = new Pipeline(options);
+    try {
+      await pipeline.#start();
+    } catch (err) {
+      await pipeline.close();
+      throw err;
+    }
+    return pipeline;
+  }
+
+  async #start(): Promise<void> {
+    this.#dir = await mkdtemp(join(tmpdir(), 'anton-e2e-'));
+    this.sample = await createSampleRepo();
+    [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.gitServer] =
+      await Promise.all([
+        createTestVhost(this.options.label ?? 'e2e'),
+        FakeAnthropic.start(),
+        FakeOpenAI.start(),
+        FakeGitHub.start({ token: GITHUB_TOKEN }),
+        FakeKubernetes.start(),
+        FakeJira.start(),
+        startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN }),
+      ]);
+    this.github.addRepository('acme', 'sample-shop', { bareDir: this.sample.bareDir });
+    this.repoUrl = this.gitServer.repoUrl(this.sample.name);
+    scriptSampleFix(this.anthropic, this.openai);
+    this.routingConfigPath = join(this.#dir, 'routing.yaml');
+    await writeFile(
+      this.routingConfigPath,
+      [
+        'repositories:',
+        `  - url: ${this.repoUrl}`,
+        '    base_branch: main',
+        `    jira_projects: [${SAMPLE_KEYS.jiraProject}]`,
+        `    datadog_services: [${SAMPLE_KEYS.datadogService}]`,
+        `    sonar_projects: [${SAMPLE_KEYS.sonarProject}]`,
+        '    languages: [javascript]',
+        '',
+      ].join('\n'),
+    );
+    this.outcomes = await captureMessages(this.vhost.url, TASK_COMPLETED);
+    await Promise.all([this.startIngester(), this.startOrchestrator()]);
+    if (this.options.kubelet !== false) {
+      this.kubelet = new Kubelet({
+        kubernetes: this.kubernetes,
+        namespace: NAMESPACE,
+        secrets: {
+          [SECRET_NAME]: {
+            [SECRET_KEYS.anthropicApiKey]: this.anthropic.apiKey,
+            [SECRET_KEYS.openaiApiKey]: this.openai.apiKey,
+            [SECRET_KEYS.githubToken]: GITHUB_TOKEN,
+          },
+        },
+      });
+    }
+  }
+
+  /** The secrets the runner pods get through `anton-secrets`, for tests that look for leaks. */
+  get secretValues(): string[] {
+    return [this.anthropic.apiKey, this.openai.apiKey, GITHUB_TOKEN];
+  }
+
+  ingesterEnv(): Record<string, string> {
+    return {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      WEBHOOK_SECRET: this.webhookSecret,
+      RABBITMQ_URL: this.vhost.url,
+      LOG_LEVEL: 'info',
+      ...this.options.ingesterEnv,
+    };
+  }
+
+  orchestratorEnv(): Record<string, string> {
+    return {
+      LOG_LEVEL: 'info',
+      RABBITMQ_URL: this.vhost.url,
+      DISPATCHER: 'kubernetes',
+      KUBECONFIG: this.kubernetes.kubeconfigPath,
+      K8S_NAMESPACE: NAMESPACE,
+      AGENT_IMAGE: 'anton-runner:e2e',
+      ANTHROPIC_API_KEY: this.anthropic.apiKey,
+      ANTHROPIC_BASE_URL: this.anthropic.url,
+      // The credential proxy's upstreams, rendered into the runner Jobs.
+      OPENAI_BASE_URL: this.openai.baseURL,
+      GITHUB_API_URL: this.github.url,
+      ROUTING_CONFIG: this.routingConfigPath,
+      JIRA_BASE_URL: this.jira.url,
+      JIRA_EMAIL: this.jira.email,
+      JIRA_API_TOKEN: this.jira.apiToken,
+      METRICS_PORT: '0',
+      METRICS_HOST: '127.0.0.1',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      ...this.options.orchestratorEnv,
+    };
+  }
+
+  /** Starts (or, after a stop, restarts) the ingester; resolves once it listens. */
+  async startIngester(): Promise<ServiceProcess> {
+    this.ingester = await ServiceProcess.start({
+      name: 'ingester',
+      entry: serviceEntry('ingester'),
+      env: this.ingesterEnv(),
+      ready: (line) => typeof line.msg === 'string' && line.msg.startsWith('Server listening at'),
+    });
+    const listening = this.ingester.lines.find((line) => line.msg?.startsWith('Server listening at'));
+    this.ingesterUrl = String(listening?.msg).replace('Server listening at ', '');
+    return this.ingester;
+  }
+
+  /** Starts (or restarts) the orchestrator; resolves once it consumes. */
+  async startOrchestrator(): Promise<ServiceProcess> {
+    this.orchestrator = await ServiceProcess.start({
+      name: 'orchestrator',
+      entry: serviceEntry('orchestrator'),
+      env: this.orchestratorEnv(),
+      ready: (line) => line.msg === 'orchestrator started',
+    });
+    const started = this.orchestrator.lines.find((line) => line.msg === 'orchestrator started');
+    this.healthUrl = String(started?.health);
+    return this.orchestrator;
+  }
+
+  /** Posts a webhook signed as its sender signs it (the ingester's own `sign()`), with extra headers. */
+  async postWebhook(
+    source: Source,
+    payload: Buffer | object,
+    { headers = {}, secret = this.webhookSecret }: { headers?: Record<string, string>; secret?: string } = {},
+  ): Promise<WebhookReply> {
+    const sender = this.#sources[source];
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+    const response = await fetch(`${this.ingesterUrl}/webhooks/${sender.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...sender.sign(body, secret), ...headers },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  /** The runner Jobs in the cluster. */
+  runnerJobs(): KubeObject[] {
+    return this.kubernetes.jobs(NAMESPACE).filter((job) => job.metadata.labels?.[LABELS.app] === RUNNER_APP);
+  }
+
+  job(taskId: string): KubeObject | undefined {
+    return this.kubernetes.get('Job', NAMESPACE, jobName(taskId));
+  }
+
+  contextConfigMap(taskId: string): KubeObject | undefined {
+    return this.kubernetes.get('ConfigMap', NAMESPACE, contextConfigMapName(taskId));
+  }
+
+  /** A task's log lines in each process: ingester, orchestrator, and its runner pods' containers. */
+  logsFor(taskId: string): { ingester: LogLine[]; orchestrator: LogLine[]; runner: LogLine[]; proxy: LogLine[] } {
+    const runs = this.kubelet?.runsFor(taskId) ?? [];
+    return {
+      ingester: this.ingester.linesFor(taskId),
+      orchestrator: this.orchestrator.linesFor(taskId),
+      runner: runs.flatMap((run) => run.agent?.process.linesFor(taskId) ?? []),
+      proxy: runs.flatMap((run) => run.sidecars.flatMap((sidecar) => sidecar.process.linesFor(taskId))),
+    };
+  }
+
+  /** Scrapes the orchestrator's Prometheus metrics. */
+  async metrics(): Promise<string> {
+    return (await fetch(`${this.healthUrl}/metrics`)).text();
+  }
+
+  /** Stops everything; the services with SIGTERM, checking that they exit cleanly (the first failure is thrown). */
+  async close(): Promise<void> {
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<unknown> | undefined) => {
+      try {
+        await step();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    await attempt(() => this.kubelet?.stop());
+    await attempt(() => this.ingester?.stop());
+    await attempt(() => this.orchestrator?.stop());
+    await attempt(() => this.outcomes?.close());
+    for (const fake of [this.anthropic, this.openai, this.github, this.kubernetes, this.jira]) {
+      await attempt(() => fake?.close());
+    }
+    await attempt(() => this.gitServer?.close());
+    await attempt(() => this.sample?.cleanup());
+    await attempt(() => this.vhost?.delete());
+    if (this.#dir) await attempt(() => rm(this.#dir, { recursive: true, force: true }));
+    if (failures.length > 0) throw failures[0];
+  }
+}

@@ -29,6 +29,33 @@ const PROTO_KEY =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Deeper than any sender's payload (a Jira description in ADF nests about a dozen levels). Every
+ * later step walks the body recursively (validation, the Datadog template check, ADF to text,
+ * JSON.stringify when publishing, the orchestrator's), so a body nested 100,000 levels would
+ * overflow the stack in one of them; refusing it here keeps them all safe.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when brackets outside strings nest deeper than `max`; one pass, no parsing. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x7b || char === 0x5b) {
+      depth++;
+      if (depth > max) return true;
+    } else if (char === 0x7d || char === 0x5d) depth--;
+  }
+  return false;
+}
+
 export type Decoded = { ok: true; value: unknown } | { ok: false; problem: string };
 
 export function decodeBody(raw: Buffer, encoding: BodyEncoding): Decoded {
@@ -44,6 +71,9 @@ export function decodeBody(raw: Buffer, encoding: BodyEncoding): Decoded {
     return { ok: true, value: Object.fromEntries(fields) };
   }
   if (PROTO_KEY.test(text)) return { ok: false, problem: 'body has a forbidden __proto__ key' };
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, problem: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../../test/harness.ts';
+import {
+  expectAnswerFits,
+  expectPublishedExactly,
+  type HostileRequest,
+  hostileRequest,
+  ROUTES,
+} from '../../test/hostile-input.ts';
+
+// Small enough that the fuzzer's huge strings cross it now and then.
+const MAX_BODY_BYTES = 256 * 1024;
+const RUNS_PER_ROUTE = 1000;
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness({ config: { maxBodyBytes: MAX_BODY_BYTES } });
+});
+afterAll(() => harness?.close());
+
+function send(request: HostileRequest): Promise<LightMyRequestResponse> {
+  return harness.app.inject({
+    method: 'POST',
+    url: `/webhooks/${request.route}`,
+    payload: request.body,
+    headers: request.headers,
+  });
+}
+
+describe('hostile and malformed webhooks through app.inject()', () => {
+  const accepted = new Map<string, HostileRequest>();
+  let logLines = 0;
+
+  it.each(ROUTES)('%s: answers only 2xx/4xx, accepts only genuine credentials, never logs an error', async (route) => {
+    await fc.assert(
+      fc.asyncProperty(hostileRequest(route), async (request) => {
+        const reply = await send(request);
+        expectAnswerFits(request, reply.statusCode, reply.body, MAX_BODY_BYTES);
+        if (reply.statusCode === 202) {
+          const { task_id } = reply.json() as { task_id: string };
+          if (!accepted.has(task_id)) accepted.set(task_id, request);
+        }
+        const errors = harness.rawLogs.slice(logLines).filter((line) => JSON.parse(line).level >= 50);
+        logLines = harness.rawLogs.length;
+        expect(errors, 'error-level log lines').toEqual([]);
+      }),
+      { numRuns: RUNS_PER_ROUTE },
+    );
+  });
+
+  it('published exactly one task per accepted webhook, holding the body received, and nothing else', async () => {
+    expect(accepted.size).toBeGreaterThan(0);
+    await expectPublishedExactly(harness, accepted);
+  });
+});

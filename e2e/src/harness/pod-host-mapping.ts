@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@anton/testing';
+import { freePort } from './free-port.ts';
 
 type Json = Record<string, unknown>;
 
@@ -182,13 +182,4 @@ export function allContainers(pod: KubeObject): ContainerSpec[] {
 export function exitCodeOf(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
   if (exit.code !== null) return exit.code;
   return 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no free port');
-  return address.port;
 }

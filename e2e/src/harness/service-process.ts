@@ -17,8 +17,10 @@ export type LogLine = Record<string, unknown> & { msg?: string };
 export interface ServiceProcessOptions {
   /** How the test names it in messages (`ingester`, `orchestrator`...). */
   name: string;
-  /** The script node runs (with `--conditions=source`, as the workspace's sources need). */
+  /** The script node runs. */
   entry: string;
+  /** Node's own options (default `--conditions=source`, which the workspace's sources need). */
+  nodeArgs?: string[];
   args?: string[];
   /** The process's whole environment: nothing of the test's own is inherited. */
   env: Record<string, string>;
@@ -73,11 +75,15 @@ export class ServiceProcess {
   }
 
   static async start(options: ServiceProcessOptions): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, ['--conditions=source', options.entry, ...(options.args ?? [])], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? ['--conditions=source']), options.entry, ...(options.args ?? [])],
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: options.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const service = new ServiceProcess(options.name, child);
     const { ready } = options;
     if (ready) {

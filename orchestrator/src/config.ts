@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
+import type { ReportersConfig } from './reporters/registry.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -52,9 +53,38 @@ const Env = z
     /** The only part of the orchestrator's environment local runners inherit: where git and node are. */
     PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 
+    // Reporters: each optional, configured by its own variables.
+    JIRA_BASE_URL: optionalUrl,
+    JIRA_EMAIL: env.optional,
+    JIRA_API_TOKEN: env.optional,
+    JIRA_DONE_LABEL: env.optional.pipe(z.string().regex(/^\S+$/, 'a JIRA label holds no spaces').optional()),
+    JIRA_TRANSITION: env.optional,
+    DATADOG_API_KEY: env.optional,
+    DATADOG_SITE: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, 'must be a Datadog site such as datadoghq.eu')
+      .default('datadoghq.com'),
+    DATADOG_API_URL: optionalUrl,
+    REPORT_MAX_ATTEMPTS: env.int(6, 1),
+    REPORT_RETRY_DELAY_MS: env.int(1000, 1),
+    REPORT_MAX_DELAY_MS: env.int(60_000, 1),
+    REPORT_TIMEOUT_MS: env.int(10_000, 1),
+    /** The task.completed message outlasts a broker restart: more attempts than a reporter's. */
+    OUTCOME_PUBLISH_ATTEMPTS: env.int(12, 1),
+
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     METRICS_HOST: z.string().default('0.0.0.0'),
     SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0),
+  })
+  .superRefine((vars, ctx) => {
+    // JIRA reporting needs all three or none: half a configuration is a mistake, not a choice.
+    const jira = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN'] as const;
+    const set = jira.filter((name) => vars[name] !== undefined);
+    if (set.length > 0 && set.length < jira.length) {
+      for (const name of jira.filter((n) => vars[n] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `required with ${set.join(' and ')}` });
+      }
+    }
   })
   .transform((vars) => {
     const upstreams: Partial<Record<UpstreamName, string>> = {};
@@ -92,6 +122,28 @@ const Env = z
         runnerDir: vars.LOCAL_RUNNER_DIR,
         path: vars.PATH,
         keys: { anthropic: vars.ANTHROPIC_API_KEY, openai: vars.OPENAI_API_KEY, github: vars.GITHUB_TOKEN },
+      },
+      reporters: {
+        jira:
+          vars.JIRA_BASE_URL && vars.JIRA_EMAIL && vars.JIRA_API_TOKEN
+            ? {
+                baseUrl: vars.JIRA_BASE_URL,
+                email: vars.JIRA_EMAIL,
+                apiToken: vars.JIRA_API_TOKEN,
+                doneLabel: vars.JIRA_DONE_LABEL,
+                transition: vars.JIRA_TRANSITION,
+              }
+            : undefined,
+        datadog: vars.DATADOG_API_KEY
+          ? { apiUrl: vars.DATADOG_API_URL ?? `https://api.${vars.DATADOG_SITE}`, apiKey: vars.DATADOG_API_KEY }
+          : undefined,
+      } satisfies ReportersConfig,
+      reports: {
+        maxAttempts: vars.REPORT_MAX_ATTEMPTS,
+        baseDelayMs: vars.REPORT_RETRY_DELAY_MS,
+        maxDelayMs: vars.REPORT_MAX_DELAY_MS,
+        timeoutMs: vars.REPORT_TIMEOUT_MS,
+        publishAttempts: vars.OUTCOME_PUBLISH_ATTEMPTS,
       },
       metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,

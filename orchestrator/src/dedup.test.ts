@@ -30,14 +30,14 @@ describe('dedupHash', () => {
 });
 
 describe('Deduplicator', () => {
-  it('lets the first task claim the incident and makes others duplicates while its Job runs or succeeded', async () => {
+  it('lets the first task claim the incident and makes others duplicates while its Job runs or is done', async () => {
     const { dedup, statuses } = setup();
     expect(await dedup.claim(hash, 'task-a')).toEqual({ kind: 'claimed' });
     expect(await dedup.claim(hash, 'task-b')).toEqual({ kind: 'duplicate', heldBy: 'task-a', status: 'missing' });
     statuses['task-a'] = 'active';
     expect(await dedup.claim(hash, 'task-c')).toMatchObject({ kind: 'duplicate', status: 'active' });
-    statuses['task-a'] = 'succeeded';
-    expect(await dedup.claim(hash, 'task-d')).toMatchObject({ kind: 'duplicate', status: 'succeeded' });
+    statuses['task-a'] = 'done';
+    expect(await dedup.claim(hash, 'task-d')).toMatchObject({ kind: 'duplicate', status: 'done' });
   });
 
   it('lets the holder claim again (a redelivery or retry of the same task)', async () => {
@@ -54,14 +54,14 @@ describe('Deduplicator', () => {
   });
 
   it('takes over a claim older than the window, unless its Job still runs', async () => {
-    const { dedup, advance, statuses } = setup({ 'task-a': 'succeeded' });
+    const { dedup, advance, statuses } = setup({ 'task-a': 'done' });
     await dedup.claim(hash, 'task-a');
     advance(day - 1);
     expect(await dedup.claim(hash, 'task-b')).toMatchObject({ kind: 'duplicate' });
     advance(1);
     statuses['task-a'] = 'active';
     expect(await dedup.claim(hash, 'task-b')).toMatchObject({ kind: 'duplicate', status: 'active' });
-    statuses['task-a'] = 'succeeded';
+    statuses['task-a'] = 'done';
     expect(await dedup.claim(hash, 'task-b')).toEqual({ kind: 'claimed' });
   });
 

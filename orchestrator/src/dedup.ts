@@ -27,7 +27,13 @@ export interface ClaimStore {
   list(): Promise<Array<HeldClaim & { hash: string }>>;
 }
 
-export type RunnerStatus = 'active' | 'succeeded' | 'failed' | 'missing';
+/**
+ * Where a task's runner stands for deduplication: running (or ended, its outcome not yet recorded);
+ * `done` with an outcome another run would not change (a PR, nothing to change, rejected, timed
+ * out); `failed` in a way another run may cure; or not there. `outcomes/claim-policy.ts` decides
+ * which outcome is which.
+ */
+export type RunnerStatus = 'active' | 'done' | 'failed' | 'missing';
 
 export type ClaimResult = { kind: 'claimed' } | { kind: 'duplicate'; heldBy: string; status: RunnerStatus };
 
@@ -42,11 +48,11 @@ export type ClaimResult = { kind: 'claimed' } | { kind: 'duplicate'; heldBy: str
  * 10 minutes after they finish while the dedup window is a day.
  *
  * A held claim makes a task a duplicate while its holder's Job is running, or, within the window,
- * succeeded or not there (still being routed, or succeeded and already cleaned up). A failed
- * holder's claim, or one older than the window, is stale: it is removed (only that
- * version of it, so a replica that replaced it meanwhile keeps its own) and claimed anew. Claims
- * are released when their task is dead-lettered and when its Job fails, so a later event about
- * the same incident can try again.
+ * done or not there (still being routed, or done and already cleaned up). A failed holder's
+ * claim, or one older than the window, is stale: it is removed (only that version of it, so a
+ * replica that replaced it meanwhile keeps its own) and claimed anew. Claims are released when
+ * their task is dead-lettered and when its outcome allows a retry (claim-policy.ts), so a later
+ * event about the same incident can try again.
  */
 export class Deduplicator {
   readonly #store: ClaimStore;

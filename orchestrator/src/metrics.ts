@@ -66,6 +66,24 @@ export function createMetrics({ defaults = false } = {}) {
       help: 'Tasks that had to wait for a free runner slot',
       registers,
     }),
+    outcomes: new Counter({
+      name: 'anton_task_outcomes_total',
+      help: 'Tasks whose runner ended, by source, template and outcome status',
+      labelNames: ['source', 'template', 'status'] as const,
+      registers,
+    }),
+    llmTokens: new Counter({
+      name: 'anton_llm_tokens_total',
+      help: 'Tokens the runners billed, by source, template, model role (coder, reviewer) and kind',
+      labelNames: ['source', 'template', 'model_role', 'kind'] as const,
+      registers,
+    }),
+    reports: new Counter({
+      name: 'anton_reports_total',
+      help: 'Outcome reports (JIRA comments, Datadog events, task.completed messages) by reporter and result',
+      labelNames: ['reporter', 'outcome'] as const,
+      registers,
+    }),
   };
 }
 

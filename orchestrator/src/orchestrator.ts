@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import { LABELS, RUNNER_APP } from '@anton/contracts';
 import type { Logger } from 'pino';
@@ -12,10 +14,16 @@ import { handleTask, type TaskPorts } from './handle-task.ts';
 import { type HealthServer, type ReadinessChecks, startHealthServer } from './health-server.ts';
 import { createKubernetesApi, loadKubeConfig } from './kubernetes/client-node-api.ts';
 import { KubernetesClaimStore } from './kubernetes/kubernetes-claim-store.ts';
-import { jobTask, trackRunnerJobs } from './kubernetes/runner-job-tracker.ts';
+import { trackRunnerJobs } from './kubernetes/runner-job-tracker.ts';
 import { DEFAULT_RETRY_POLICY } from './kubernetes/with-retry.ts';
 import { createMetrics } from './metrics.ts';
+import type { FinishedTask } from './outcomes/finished-task.ts';
+import { JobOutcomeWatcher } from './outcomes/job-outcome-watcher.ts';
+import { OutcomePublisher } from './outcomes/outcome-publisher.ts';
+import { OutcomeReporting } from './outcomes/report-outcome.ts';
 import { JobRenderer } from './render-job.ts';
+import { reportersBySource } from './reporters/registry.ts';
+import { ReportQueue } from './reporters/report-queue.ts';
 import { ClaudeRouter } from './router/claude-router.ts';
 import { loadRoutingConfig } from './routing-config.ts';
 
@@ -37,9 +45,19 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
   const checks: ReadinessChecks = {};
   const cleanups: Array<() => Promise<void>> = [];
 
+  const reportQueue = new ReportQueue({ ...config.reports, logger, metrics });
+  const publisher = await OutcomePublisher.start({ url: config.rabbitmq.url, logger });
+  /** After the runners' side is closed: the reports it left get their chance, then the publisher goes. */
+  const closeReporting = async (timeoutMs: number) => {
+    await reportQueue.drain(timeoutMs);
+    await publisher.close();
+  };
+  // Outcomes come from the Job watcher or the local runners, both started below once this exists.
+  const report = (finished: FinishedTask) => reporting.report(finished);
+
   let dispatcher: Dispatcher;
   let claims: ClaimStore;
-  let onRunnerFailed: ((hash: string, taskId: string) => void) | undefined;
+  let startWatching: (() => Promise<void>) | undefined;
   if (config.dispatcher === 'kubernetes') {
     const api = createKubernetesApi(loadKubeConfig(config.kubernetes.kubeconfig), config.kubernetes.namespace, logger);
     const retry = {
@@ -59,18 +77,26 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       logger,
     });
     claims = new KubernetesClaimStore(api, { policy: retry, logger });
-    // The backpressure needs the running Jobs: a watch, not polling.
+    // The backpressure and the outcomes need the runner Jobs: one watch, not polling.
     const informer = api.watchJobs(`${LABELS.app}=${RUNNER_APP}`);
-    trackRunnerJobs(informer, {
-      capacity,
-      onFailed: (job) => {
-        const owner = jobTask(job);
-        if (owner) onRunnerFailed?.(owner.dedupHash, owner.taskId);
-      },
+    trackRunnerJobs(informer, { capacity });
+    const watcher = new JobOutcomeWatcher({
+      api,
+      informer,
+      policy: retry,
+      logger,
+      reporter: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
+      onOutcome: report,
     });
-    await informer.start();
+    startWatching = async () => {
+      watcher.start();
+      await informer.start();
+    };
     checks.kubernetes = () => informer.synced;
-    cleanups.push(() => informer.stop());
+    cleanups.push(
+      () => watcher.stop(),
+      () => informer.stop(),
+    );
   } else {
     const local = new LocalDispatcher({
       runnerDir: config.local.runnerDir,
@@ -79,6 +105,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       path: config.local.path,
       capacity,
       logger,
+      onFinished: report,
     });
     dispatcher = local;
     claims = new MemoryClaimStore();
@@ -90,9 +117,15 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     status: (taskId) => dispatcher.status(taskId),
     windowMs: config.dedupWindowMs,
   });
-  onRunnerFailed = (hash, taskId) => {
-    dedup.release(hash, taskId).catch((err) => logger.warn({ err, task_id: taskId }, 'claim release failed'));
-  };
+  const reporting = new OutcomeReporting({
+    queue: reportQueue,
+    publish: (outcome) => publisher.publish(outcome),
+    publishAttempts: config.reports.publishAttempts,
+    reporters: reportersBySource(config.reporters),
+    releaseClaim: (hash, taskId) => dedup.release(hash, taskId),
+    metrics,
+    logger,
+  });
   const sweeper = setInterval(() => {
     dedup.sweep().then(
       (removed) => removed > 0 && logger.info({ removed }, 'expired deduplication claims removed'),
@@ -136,11 +169,13 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
 
   let health: HealthServer | undefined;
   try {
+    await startWatching?.();
     health = await startHealthServer({ ...config.metrics, registry: metrics.registry, checks });
     await consumer.start();
   } catch (err) {
     await health?.close();
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    await closeReporting(0);
     clearInterval(sweeper);
     throw err;
   }
@@ -156,6 +191,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       await consumer.stop(config.shutdownTimeoutMs);
       clearInterval(sweeper);
       for (const cleanup of cleanups) await cleanup().catch((err) => logger.warn({ err }, 'cleanup failed'));
+      await closeReporting(config.shutdownTimeoutMs);
       await healthServer.close();
       logger.info('orchestrator stopped');
     },

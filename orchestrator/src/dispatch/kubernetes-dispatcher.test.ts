@@ -62,6 +62,28 @@ describe('KubernetesDispatcher', () => {
     expect(await dispatcher.status('00000000-0000-4000-8000-000000000000')).toBe('missing');
   });
 
+  it('reads a finished runner by the outcome recorded on its Job: only a failure lets the incident retry', async () => {
+    const api = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', logger);
+    const statusWith = async (result: string) => {
+      const req = request();
+      await dispatcher.dispatch(req, logger);
+      await fake.settled();
+      const name = `agent-job-${req.task.task_id}`;
+      fake.setJobPhase('agents', name, 'failed', { exitCode: 2 });
+      await fake.settled();
+      expect(await dispatcher.status(req.task.task_id)).toBe('active'); // ended, outcome not yet recorded
+      const job = await api.readJob(name);
+      await api.patchJobMetadata(name, {
+        resourceVersion: job?.metadata?.resourceVersion ?? '',
+        labels: { 'anton.dev/result': result },
+      });
+      return dispatcher.status(req.task.task_id);
+    };
+    expect(await statusWith('failed')).toBe('failed');
+    for (const result of ['pr_opened', 'no_changes', 'rejected', 'timed_out'])
+      expect(await statusWith(result)).toBe('done');
+  });
+
   it('finishes a dispatch cut off between the Job and its ConfigMap, without a second Job', async () => {
     const req = request();
     fake.inject(kubernetesStatusFault(503, 'ServiceUnavailable', 'down'), {

@@ -1,11 +1,11 @@
-import { CONTEXT_FILE } from '@anton/contracts';
+import { CONTEXT_FILE, LABELS, OutcomeStatus } from '@anton/contracts';
 import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { RunnerStatus } from '../dedup.ts';
 import { PermanentError, RetryableError } from '../errors.ts';
-import { jobPhase } from '../kubernetes/job-state.ts';
 import { isAlreadyExists, type KubernetesApi, KubernetesError } from '../kubernetes/kubernetes-api.ts';
 import { type RetryPolicy, withRetry } from '../kubernetes/with-retry.ts';
+import { runnerStatusOf } from '../outcomes/claim-policy.ts';
 import { type JobRenderer, type JobSettings, jobLabels, kubernetesNames } from '../render-job.ts';
 import { buildRunnerContext } from '../runner-context.ts';
 import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
@@ -103,12 +103,18 @@ export class KubernetesDispatcher implements Dispatcher {
     return { runnerName: names.job, created };
   }
 
+  /**
+   * By the outcome recorded on the Job (its `anton.dev/result` label). A Job without one is running,
+   * or has just ended and the Job watcher is deciding its outcome: active either way.
+   */
   async status(taskId: string): Promise<RunnerStatus> {
     const job = await withRetry('read Job', () => this.#api.readJob(this.runnerName(taskId)), {
       policy: this.#retry,
       logger: this.#logger,
     });
-    return job ? jobPhase(job) : 'missing';
+    if (!job) return 'missing';
+    const result = OutcomeStatus.safeParse(job.metadata?.labels?.[LABELS.result]);
+    return result.success ? runnerStatusOf(result.data) : 'active';
   }
 }
 

@@ -9,8 +9,9 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask } from '../../test/tasks.ts';
 import { Capacity } from '../capacity.ts';
+import type { FinishedTask } from '../outcomes/finished-task.ts';
 import type { DispatchRequest } from './dispatcher.ts';
-import { LocalDispatcher } from './local-dispatcher.ts';
+import { LocalDispatcher, type LocalDispatcherOptions } from './local-dispatcher.ts';
 
 const standIn = fileURLToPath(new URL('../../test/stand-in-runner', import.meta.url));
 const plan: RouterPlan = {
@@ -24,6 +25,22 @@ let records: string;
 let logLines: Array<Record<string, unknown>>;
 let capacity: Capacity;
 let dispatcher: LocalDispatcher;
+
+const dispatchers: LocalDispatcher[] = [];
+const track = (made: LocalDispatcher): LocalDispatcher => {
+  dispatchers.push(made);
+  return made;
+};
+function options(): LocalDispatcherOptions {
+  return {
+    runnerDir: standIn,
+    keys: { anthropic: 'sk-ant-secret', openai: 'sk-openai-secret', github: 'ghp_secret' },
+    upstreams: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic' },
+    path: '/usr/bin:/bin',
+    capacity,
+    logger: logger(),
+  };
+}
 
 function logger() {
   const sink = new Writable({
@@ -39,17 +56,10 @@ beforeEach(async () => {
   records = await mkdtemp(join(tmpdir(), 'stand-in-records-'));
   logLines = [];
   capacity = new Capacity(5);
-  dispatcher = new LocalDispatcher({
-    runnerDir: standIn,
-    keys: { anthropic: 'sk-ant-secret', openai: 'sk-openai-secret', github: 'ghp_secret' },
-    upstreams: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic' },
-    path: '/usr/bin:/bin',
-    capacity,
-    logger: logger(),
-  });
+  dispatcher = track(new LocalDispatcher(options()));
 });
 afterEach(async () => {
-  await dispatcher.close();
+  await Promise.all(dispatchers.splice(0).map((d) => d.close()));
   await rm(records, { recursive: true, force: true });
 });
 
@@ -71,7 +81,7 @@ describe('LocalDispatcher', () => {
     const req = request();
     const result = await dispatcher.dispatch(req, logger());
     expect(result).toEqual({ runnerName: `agent-job-${req.task.task_id}`, created: true });
-    await waitFor(async () => (await dispatcher.status(req.task.task_id)) === 'succeeded', { what: 'the runner' });
+    await waitFor(async () => (await dispatcher.status(req.task.task_id)) === 'done', { what: 'the runner' });
 
     const record = await recordOf(req.task.task_id);
     const proxyPort = new URL(record.env.CREDENTIAL_PROXY_URL).port;
@@ -121,9 +131,41 @@ describe('LocalDispatcher', () => {
     expect(output?.task_id).toBe(req.task.task_id);
     expect(logLines.find((l) => l.msg === 'local runner finished')).toMatchObject({
       task_id: req.task.task_id,
-      exit_code: 0,
-      result: { status: 'pr_opened' },
+      status: 'pr_opened',
+      pr_url: 'https://github.com/acme/orders/pull/ORD-42',
     });
+  });
+
+  it('tells the outcome of each run once, from the exit and the result file', async () => {
+    const ended: FinishedTask[] = [];
+    const reporting = track(new LocalDispatcher({ ...options(), onFinished: (finished) => ended.push(finished) }));
+    const opened = request();
+    const unchanged = request({ 'stand-in-exit-code': '2', 'stand-in-status': 'no_changes' });
+    const crashed = request({ 'stand-in-exit-code': '1' });
+    for (const req of [opened, unchanged, crashed]) await reporting.dispatch(req, logger());
+    await waitFor(() => ended.length === 3, { what: 'three outcomes' });
+    const byTask = (req: DispatchRequest) => ended.find((f) => f.outcome.task_id === req.task.task_id);
+    expect(byTask(opened)).toEqual({
+      outcome: {
+        task_id: opened.task.task_id,
+        source: 'jira',
+        external_id: 'ORD-42',
+        status: 'pr_opened',
+        template_id: 'python-backend',
+        routed_by: 'rules',
+        pr_url: 'https://github.com/acme/orders/pull/ORD-42',
+        usage: expect.objectContaining({ coder: expect.objectContaining({ input_tokens: 1000 }) }),
+        finished_at: expect.any(String),
+      },
+      title: opened.task.title,
+      url: opened.task.url,
+      labels: opened.task.labels,
+      dedupHash: 'a'.repeat(63),
+    });
+    expect(byTask(unchanged)?.outcome).toMatchObject({ status: 'no_changes', reason: 'stand-in no_changes' });
+    expect(byTask(crashed)?.outcome).toMatchObject({ status: 'failed', reason: 'stand-in failed' });
+    expect(await reporting.status(unchanged.task.task_id)).toBe('done');
+    expect(await reporting.status(crashed.task.task_id)).toBe('failed');
   });
 
   it('counts its children in the capacity, and a failed exit as failed', async () => {

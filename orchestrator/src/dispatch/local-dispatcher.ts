@@ -13,6 +13,9 @@ import type { Capacity } from '../capacity.ts';
 import type { RunnerStatus } from '../dedup.ts';
 import { RetryableError } from '../errors.ts';
 import type { UpstreamName } from '../job-values.ts';
+import { runnerStatusOf } from '../outcomes/claim-policy.ts';
+import { decideOutcome } from '../outcomes/decide-outcome.ts';
+import { type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
 import { buildRunnerContext } from '../runner-context.ts';
 import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
 
@@ -28,6 +31,8 @@ export interface LocalDispatcherOptions {
   logger: Logger;
   /** How long the proxy may take to listen. */
   proxyStartTimeoutMs?: number;
+  /** Told each run's outcome, from the child's exit and its result file (once per run). */
+  onFinished?: (finished: FinishedTask) => void;
 }
 
 interface LocalRun {
@@ -93,7 +98,7 @@ export class LocalDispatcher implements Dispatcher {
         },
         logger,
       );
-      run.exited = this.#whenDone(run, dir, paths.terminationLog, logger);
+      run.exited = this.#whenDone(run, request, dir, paths.terminationLog, logger);
       logger.info({ port, dir }, 'local runner started');
       return { runnerName, created: true };
     } catch (err) {
@@ -182,17 +187,52 @@ export class LocalDispatcher implements Dispatcher {
     throw new Error(`the credential proxy did not listen on ${port} in time`);
   }
 
-  async #whenDone(run: LocalRun, dir: string, terminationLog: string, logger: Logger): Promise<void> {
-    const code = await new Promise<number | null>((resolve) => {
-      run.runner?.on('exit', (exitCode) => resolve(exitCode));
-      run.runner?.on('error', () => resolve(null)); // never started: no 'exit' follows
+  /** The child's exit and its result file make the outcome, as a Job's condition and termination message do. */
+  async #whenDone(
+    run: LocalRun,
+    request: DispatchRequest,
+    dir: string,
+    terminationLog: string,
+    logger: Logger,
+  ): Promise<void> {
+    const exit = await new Promise<string | undefined>((resolve) => {
+      run.runner?.on('exit', (code, signal) =>
+        resolve(code === 0 ? undefined : signal ? `killed by ${signal}` : `exit code ${code}`),
+      );
+      run.runner?.on('error', (err) => resolve(`did not start: ${err.message}`)); // no 'exit' follows
     });
-    run.status = code === 0 ? 'succeeded' : 'failed';
-    this.#report();
     run.proxy?.kill('SIGTERM');
-    const result = await readFile(terminationLog, 'utf8').catch(() => undefined);
-    logger.info({ exit_code: code, result: result && parseResult(result) }, 'local runner finished');
+    const message = await readFile(terminationLog, 'utf8').catch(() => undefined);
+    const outcome = decideOutcome({
+      succeeded: exit === undefined,
+      ...(exit && { failure: { reason: exit } }),
+      message,
+    });
+    run.status = runnerStatusOf(outcome.status);
+    this.#report();
+    logger.info(
+      { exit, status: outcome.status, pr_url: outcome.pr_url, reason: outcome.reason },
+      'local runner finished',
+    );
     await rm(dir, { recursive: true, force: true });
+    const { task, plan, routedBy, dedupHash } = request;
+    this.#options.onFinished?.(
+      finishedTask(
+        {
+          taskId: task.task_id,
+          source: task.source,
+          externalId: task.external_id,
+          templateId: plan.template_id,
+          routedBy,
+          title: task.title,
+          url: task.url,
+          labels: task.labels,
+          dedupHash,
+        },
+        outcome,
+        new Date(),
+      ),
+    );
   }
 
   #report(): void {
@@ -209,14 +249,6 @@ interface ChildOutput {
 }
 const OUTPUT = new WeakMap<ChildProcess, ChildOutput>();
 const noop = () => undefined;
-
-function parseResult(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();

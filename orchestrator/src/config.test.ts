@@ -1,0 +1,42 @@
+import { ConfigError } from '@anton/contracts';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+describe('configuration of the reporters', () => {
+  it('reports nowhere when nothing is set', () => {
+    expect(loadConfig({}).reporters).toEqual({ jira: undefined, datadog: undefined });
+  });
+
+  it('reads JIRA and Datadog, the Datadog API on its site unless DATADOG_API_URL says otherwise', () => {
+    const config = loadConfig({
+      JIRA_BASE_URL: 'https://acme.atlassian.net',
+      JIRA_EMAIL: 'anton@acme.test',
+      JIRA_API_TOKEN: 'atl-token',
+      JIRA_DONE_LABEL: 'anton-pr',
+      JIRA_TRANSITION: 'In Review',
+      DATADOG_API_KEY: 'dd-key',
+      DATADOG_SITE: 'datadoghq.eu',
+    });
+    expect(config.reporters).toEqual({
+      jira: {
+        baseUrl: 'https://acme.atlassian.net',
+        email: 'anton@acme.test',
+        apiToken: 'atl-token',
+        doneLabel: 'anton-pr',
+        transition: 'In Review',
+      },
+      datadog: { apiUrl: 'https://api.datadoghq.eu', apiKey: 'dd-key' },
+    });
+    expect(loadConfig({ DATADOG_API_KEY: 'k', DATADOG_API_URL: 'http://127.0.0.1:9' }).reporters.datadog).toEqual({
+      apiUrl: 'http://127.0.0.1:9',
+      apiKey: 'k',
+    });
+  });
+
+  it('refuses half a JIRA configuration, naming what is missing', () => {
+    expect(() => loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.c' })).toThrow(
+      new ConfigError('invalid configuration: JIRA_API_TOKEN: required with JIRA_BASE_URL and JIRA_EMAIL'),
+    );
+    expect(() => loadConfig({ JIRA_DONE_LABEL: 'has space' })).toThrow(/JIRA_DONE_LABEL: a JIRA label holds no spaces/);
+  });
+});

@@ -39,7 +39,10 @@ async function accepted(source: Source, payload: object, headers: Record<string,
 
 /** The task's one pod, run to its end. */
 async function finishedRun(taskId: string): Promise<PodRun> {
-  const run = await waitFor(() => pipeline.kubelet?.runsFor(taskId)[0], { what: `the pod of ${taskId}` });
+  const run = await waitFor(() => pipeline.kubelet?.runsFor(taskId)[0], {
+    timeoutMs: 20_000,
+    what: `the pod of ${taskId}`,
+  });
   await run.done;
   expect(run.error, run.agent?.process.tail()).toBeUndefined();
   expect(pipeline.kubelet?.runsFor(taskId)).toHaveLength(1);
@@ -53,8 +56,11 @@ function pullsFor(branch: string | undefined) {
 /** Everything after the 202, for a task that should end in a pull request. */
 async function expectFixedThroughItsJob(taskId: string, jobsBefore: number): Promise<void> {
   // Exactly one ConfigMap and one Job, named after the task.
-  const job = await waitFor(() => pipeline.job(taskId), { what: 'the Job' });
-  const configMap = await waitFor(() => pipeline.contextConfigMap(taskId), { what: 'the ConfigMap' });
+  const job = await waitFor(() => pipeline.job(taskId), { timeoutMs: 20_000, what: 'the Job' });
+  const configMap = await waitFor(() => pipeline.contextConfigMap(taskId), {
+    timeoutMs: 20_000,
+    what: 'the ConfigMap',
+  });
   const run = await finishedRun(taskId);
   expect(pipeline.runnerJobs()).toHaveLength(jobsBefore + 1);
   expect(
@@ -110,6 +116,7 @@ async function expectFixedThroughItsJob(taskId: string, jobsBefore: number): Pro
   const ended = pipeline.job(taskId);
   expect((ended?.status as { succeeded?: number } | undefined)?.succeeded).toBe(1);
   await waitFor(async () => /^anton_orchestrator_active_jobs 0$/m.test(await pipeline.metrics()), {
+    timeoutMs: 20_000,
     what: 'the orchestrator to see the Job end',
   });
 

@@ -76,6 +76,8 @@ export class Kubelet {
   readonly #seen = new Set<string>();
   /** Pod directories stay until stop(), so a test can read what a pod was given. */
   readonly #dirs: string[] = [];
+  /** Containers sent SIGTERM once already: a second would cut their graceful stop short. */
+  readonly #terminating = new WeakSet<ServiceProcess>();
   readonly #timer: NodeJS.Timeout;
   #stopped = false;
 
@@ -136,7 +138,11 @@ export class Kubelet {
     const live = new Set(pods.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => pod.metadata.name));
     for (const run of this.runs) {
       if (live.has(run.pod)) continue;
-      for (const container of containersOf(run)) if (!container.process.exit) void container.process.stop().catch(noop);
+      for (const container of containersOf(run)) {
+        if (container.process.exit || this.#terminating.has(container.process)) continue;
+        this.#terminating.add(container.process);
+        void container.process.stop().catch(noop);
+      }
     }
   }
 

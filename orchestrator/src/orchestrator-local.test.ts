@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEAD_LETTER_QUEUE, RunnerContext } from '@anton/contracts';
-import { waitFor } from '@anton/testing';
+import { DEAD_LETTER_QUEUE, RunnerContext, TASK_COMPLETED, TaskOutcome } from '@anton/contracts';
+import { captureMessages, waitFor } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Pipeline } from '../test/pipeline.ts';
 import { makeTask } from '../test/tasks.ts';
@@ -77,5 +77,40 @@ describe('orchestrator with DISPATCHER=local (what pnpm dev runs)', () => {
     expect(existsSync(recordPath(duplicate.task_id))).toBe(false);
     expect(await metrics()).toContain('anton_orchestrator_tasks_deduplicated_total{source="jira"} 1');
     expect((await pipeline.broker.count(DEAD_LETTER_QUEUE)).messageCount).toBe(0);
+  });
+
+  it("reports each local run's outcome once, through the same path as a Job's", async () => {
+    const completed = await captureMessages(pipeline.vhost.url, TASK_COMPLETED);
+    try {
+      await pipeline.start(localEnv());
+      const opened = makeTask({ labels: { project: 'ORD', 'stand-in-record-dir': records } });
+      const crashed = makeTask({
+        external_id: 'ORD-2',
+        labels: { project: 'ORD', 'stand-in-record-dir': records, 'stand-in-exit-code': '1' },
+      });
+      await pipeline.broker.publish(opened);
+      await pipeline.broker.publish(crashed);
+      await waitFor(() => completed.messages.length === 2, { what: 'two outcome messages' });
+      const outcomes = completed.bodies().map((body) => TaskOutcome.parse(body));
+      expect(outcomes.find((o) => o.task_id === opened.task_id)).toMatchObject({
+        status: 'pr_opened',
+        pr_url: 'https://github.com/acme/orders/pull/ORD-42',
+        template_id: 'java-backend',
+        routed_by: 'rules',
+      });
+      expect(outcomes.find((o) => o.task_id === crashed.task_id)).toMatchObject({
+        status: 'failed',
+        reason: 'stand-in failed',
+      });
+      expect(completed.messages.map((m) => m.properties.messageId).sort()).toEqual(
+        [opened.task_id, crashed.task_id].sort(),
+      );
+      const metrics = await (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();
+      expect(metrics).toContain(
+        'anton_llm_tokens_total{source="jira",template="java-backend",model_role="coder",kind="input"} 2000',
+      );
+    } finally {
+      await completed.close();
+    }
   });
 });

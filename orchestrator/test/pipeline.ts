@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEAD_LETTER_QUEUE, ORCHESTRATOR_QUEUE } from '@anton/contracts';
 import { createTestVhost, FakeAnthropic, FakeKubernetes, type TestVhost } from '@anton/testing';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { type RunningOrchestrator, startOrchestrator } from '../src/orchestrator.ts';
 import { TestBroker } from './broker.ts';
@@ -77,8 +77,11 @@ export class Pipeline {
     };
   }
 
-  async start(overrides: Record<string, string> = {}): Promise<RunningOrchestrator> {
-    this.orchestrator = await startOrchestrator(loadConfig(this.env(overrides)), pino({ level: 'silent' }));
+  async start(
+    overrides: Record<string, string> = {},
+    logger: Logger = pino({ level: 'silent' }),
+  ): Promise<RunningOrchestrator> {
+    this.orchestrator = await startOrchestrator(loadConfig(this.env(overrides)), logger);
     return this.orchestrator;
   }
 }

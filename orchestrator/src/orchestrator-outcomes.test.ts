@@ -1,0 +1,292 @@
+import { Writable } from 'node:stream';
+import { type AgentTask, type RouterPlan, TASK_COMPLETED, TaskOutcome } from '@anton/contracts';
+import { type Capture, captureMessages, FakeDatadog, FakeJira, waitFor } from '@anton/testing';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Pipeline } from '../test/pipeline.ts';
+import { runnerResult, terminationMessage } from '../test/runner-results.ts';
+import { makeTask } from '../test/tasks.ts';
+import { loadConfig } from './config.ts';
+import { type RunningOrchestrator, startOrchestrator } from './orchestrator.ts';
+
+const pipeline = new Pipeline();
+let jira: FakeJira;
+let datadog: FakeDatadog;
+let completed: Capture;
+let logText: string;
+const others: RunningOrchestrator[] = [];
+
+beforeAll(() => pipeline.setUp('orchestrator-outcomes'));
+afterAll(() => pipeline.tearDown());
+beforeEach(async () => {
+  await pipeline.beforeEach();
+  pipeline.anthropic.setHandler(() => routeReply);
+  jira = await FakeJira.start();
+  jira.addIssue('ORD-42').addIssue('ORD-43').addIssue('ORD-44');
+  datadog = await FakeDatadog.start();
+  completed = await captureMessages(pipeline.vhost.url, TASK_COMPLETED);
+  logText = '';
+});
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.stop();
+  await pipeline.afterEach();
+  await completed.close();
+  await jira.close();
+  await datadog.close();
+});
+
+const plan: RouterPlan = {
+  template_id: 'java-backend',
+  complexity: 'medium',
+  required_skills: ['java'],
+  context_summary: 'OrderService.total dereferences a null discount.',
+};
+const routeReply = { content: [{ type: 'tool_use' as const, name: 'route_task', input: plan }] };
+
+/** A logger whose JSON lines land in `logText`, to check what is logged and what never is. */
+const capturingLogger = () =>
+  pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logText += chunk.toString();
+        done();
+      },
+    }),
+  );
+
+const reporterEnv = (overrides: Record<string, string> = {}) => ({
+  JIRA_BASE_URL: jira.url,
+  JIRA_EMAIL: jira.email,
+  JIRA_API_TOKEN: jira.apiToken,
+  DATADOG_API_KEY: datadog.apiKey,
+  DATADOG_API_URL: datadog.url,
+  REPORT_RETRY_DELAY_MS: '10',
+  REPORT_MAX_DELAY_MS: '50',
+  ...overrides,
+});
+
+/** Publishes a task and waits until its Job's pod runs; returns the Job's name. */
+async function dispatch(task: AgentTask): Promise<string> {
+  await pipeline.broker.publish(task, {}, task.task_id);
+  const name = `agent-job-${task.task_id}`;
+  await waitFor(() => pipeline.kubernetes.get('Job', 'agents', name), { what: `the Job of ${task.external_id}` });
+  await pipeline.kubernetes.settled();
+  return name;
+}
+
+const succeed = (job: string, overrides = {}) =>
+  pipeline.kubernetes.setJobPhase('agents', job, 'succeeded', { terminationMessage: terminationMessage(overrides) });
+const outcomes = () => completed.bodies().map((body) => TaskOutcome.parse(body));
+const outcomesOf = (task: AgentTask) => outcomes().filter((o) => o.task_id === task.task_id);
+const metricsText = async () => (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();
+const claims = () =>
+  pipeline.kubernetes.configMaps('agents').filter((cm) => cm.metadata?.name?.startsWith('anton-dedup-'));
+
+describe('outcomes: each Job followed to its end and reported where the task came from', () => {
+  it('a succeeded Job: one JIRA comment with the PR link, one task.completed message, the Job labelled', async () => {
+    await pipeline.start(reporterEnv(), capturingLogger());
+    const task = makeTask();
+    const job = await dispatch(task);
+    succeed(job);
+    await waitFor(() => jira.comments('ORD-42').length === 1, { what: 'the JIRA comment' });
+    await waitFor(() => outcomesOf(task).length === 1, { what: 'the task.completed message' });
+
+    expect(jira.comments('ORD-42')[0]?.text).toContain('Pull request: https://github.com/acme/orders/pull/7');
+    const [message] = completed.messages;
+    expect(message?.properties).toMatchObject({
+      messageId: task.task_id,
+      deliveryMode: 2,
+      contentType: 'application/json',
+    });
+    expect(message?.fields.routingKey).toBe('task.completed');
+    expect(outcomesOf(task)[0]).toEqual({
+      task_id: task.task_id,
+      source: 'jira',
+      external_id: 'ORD-42',
+      status: 'pr_opened',
+      template_id: 'java-backend',
+      routed_by: 'llm',
+      pr_url: 'https://github.com/acme/orders/pull/7',
+      usage: runnerResult().usage,
+      finished_at: expect.any(String),
+    });
+    const labelled = pipeline.kubernetes.get('Job', 'agents', job);
+    expect(labelled?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
+    expect(labelled?.metadata.annotations?.['anton.dev/pr-url']).toBe('https://github.com/acme/orders/pull/7');
+    expect(datadog.requests).toHaveLength(0); // a JIRA task: Datadog is not told
+    expect(claims()).toHaveLength(1); // a PR opened: the incident stays claimed
+
+    // A marker task finishing later: by then a second report of the first would have come.
+    const marker = makeTask({ external_id: 'ORD-43' });
+    succeed(await dispatch(marker));
+    await waitFor(() => outcomesOf(marker).length === 1, { what: 'the marker outcome' });
+    expect(outcomesOf(task)).toHaveLength(1);
+    expect(jira.comments('ORD-42')).toHaveLength(1);
+    expect(await metricsText()).toContain('anton_reports_total{reporter="jira",outcome="sent"} 2');
+    expect(logText).toContain('"msg":"task finished"');
+    expect(logText).not.toContain(jira.apiToken);
+    expect(logText).not.toContain(datadog.apiKey);
+  });
+
+  it('a failed Job: a comment with the reason and no PR link; the incident may be tried again', async () => {
+    await pipeline.start(reporterEnv());
+    const task = makeTask({ dedup_key: 'jira:10042' });
+    const job = await dispatch(task);
+    expect(claims()).toHaveLength(1);
+    pipeline.kubernetes.setJobPhase('agents', job, 'failed', {
+      exitCode: 2,
+      terminationMessage: terminationMessage({ status: 'failed', pr_url: undefined, reason: 'mvn test keeps failing' }),
+    });
+    await waitFor(() => jira.comments('ORD-42').length === 1, { what: 'the JIRA comment' });
+    const [comment] = jira.comments('ORD-42');
+    expect(comment?.text).toContain('anton could not fix this.\nReason: mvn test keeps failing');
+    expect(comment?.text).not.toMatch(/pull|https?:/i);
+    await waitFor(() => outcomesOf(task)[0]?.status === 'failed', { what: 'the failed outcome' });
+    expect(outcomesOf(task)[0]?.pr_url).toBeUndefined();
+    await waitFor(() => claims().length === 0, { what: 'the claim to be released' });
+
+    const again = makeTask({ dedup_key: 'jira:10042', external_id: 'ORD-43' });
+    await dispatch(again); // a later event about the incident gets a Job
+  });
+
+  it('a Job past its deadline: timed_out, and the incident stays claimed', async () => {
+    await pipeline.start(reporterEnv());
+    const task = makeTask({ dedup_key: 'jira:20042' });
+    const job = await dispatch(task);
+    pipeline.kubernetes.exceedJobDeadline('agents', job);
+    await waitFor(() => outcomesOf(task).length === 1, { what: 'the outcome' });
+    expect(outcomesOf(task)[0]).toMatchObject({ status: 'timed_out', reason: expect.stringContaining('deadline') });
+    await waitFor(() => jira.comments('ORD-42').length === 1, { what: 'the JIRA comment' });
+    expect(jira.comments('ORD-42')[0]?.text).toContain('anton ran out of time.');
+
+    await pipeline.broker.publish(makeTask({ dedup_key: 'jira:20042' }));
+    await waitFor(async () => (await metricsText()).includes('tasks_deduplicated_total{source="jira"} 1'), {
+      what: 'the next event about the incident to be skipped',
+    });
+    expect(pipeline.kubernetes.jobs('agents')).toHaveLength(1);
+  });
+
+  it("a Datadog alert: an event with the monitor's tags, and nothing to JIRA", async () => {
+    await pipeline.start(reporterEnv());
+    const task = makeTask({
+      source: 'datadog',
+      external_id: '7001',
+      title: '[Triggered on {service:checkout}] Error rate high',
+      labels: { service: 'checkout', env: 'prod' },
+      repository: 'https://github.com/acme/checkout.git',
+    });
+    succeed(await dispatch(task), { pr_url: 'https://github.com/acme/checkout/pull/3' });
+    await waitFor(() => datadog.events().length === 1, { what: 'the Datadog event' });
+    expect(datadog.events()[0]).toMatchObject({
+      title: 'anton opened a pull request: [Triggered on {service:checkout}] Error rate high',
+      tags: ['service:checkout', 'env:prod', 'anton_status:pr_opened'],
+      alert_type: 'success',
+      text: expect.stringContaining('https://github.com/acme/checkout/pull/3'),
+    });
+    expect(jira.requests).toHaveLength(0);
+  });
+
+  it('reporters not configured: nothing is called; the outcome message still goes out', async () => {
+    await pipeline.start();
+    const fromJira = makeTask();
+    const fromDatadog = makeTask({
+      source: 'datadog',
+      external_id: '7002',
+      repository: 'https://github.com/acme/checkout.git',
+    });
+    succeed(await dispatch(fromJira));
+    succeed(await dispatch(fromDatadog));
+    await waitFor(() => outcomes().length === 2, { what: 'both outcome messages' });
+    expect(jira.requests).toHaveLength(0);
+    expect(datadog.requests).toHaveLength(0);
+  });
+
+  it('JIRA answering 500 is retried, and the consumer keeps consuming meanwhile', async () => {
+    jira.serverError(10_000);
+    await pipeline.start(reporterEnv({ REPORT_MAX_ATTEMPTS: '1000' }));
+    const first = makeTask();
+    succeed(await dispatch(first));
+    await waitFor(() => jira.received('/rest/api/2/issue/ORD-42/comment', 'POST').length >= 2, {
+      what: 'the comment to be retried',
+    });
+    const during = makeTask({ external_id: 'ORD-43' });
+    await dispatch(during); // dispatched while the report keeps failing
+    expect(jira.comments('ORD-42')).toHaveLength(0);
+
+    jira.clearFaults();
+    await waitFor(() => jira.comments('ORD-42').length === 1, { what: 'the comment once JIRA is back' });
+    expect(outcomesOf(first)).toHaveLength(1);
+  });
+
+  it('a report that finally fails is logged at error level with its task_id and counted, its token never', async () => {
+    jira.serverError(10_000);
+    await pipeline.start(reporterEnv({ REPORT_MAX_ATTEMPTS: '2' }), capturingLogger());
+    const task = makeTask();
+    succeed(await dispatch(task));
+    await waitFor(
+      async () => (await metricsText()).includes('anton_reports_total{reporter="jira",outcome="failed"} 1'),
+      {
+        what: 'the report to fail for good',
+      },
+    );
+    const failure = logText
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === 'report failed for good');
+    expect(failure).toMatchObject({ level: 50, task_id: task.task_id, reporter: 'jira', attempts: 2 });
+    expect(logText).not.toContain(jira.apiToken);
+    expect(await metricsText()).toContain('anton_reports_total{reporter="task_completed",outcome="sent"} 1');
+  });
+
+  it('two orchestrators on one cluster report each outcome once', async () => {
+    await pipeline.start(reporterEnv());
+    others.push(await startOrchestrator(loadConfig(pipeline.env(reporterEnv())), pino({ level: 'silent' })));
+    const tasks = [makeTask(), makeTask({ external_id: 'ORD-43' })];
+    const jobs = [];
+    for (const task of tasks) jobs.push(await dispatch(task));
+    for (const job of jobs) succeed(job);
+    await waitFor(() => outcomes().length === 2, { what: 'both outcomes' });
+    const marker = makeTask({ external_id: 'ORD-44' });
+    succeed(await dispatch(marker));
+    await waitFor(() => outcomesOf(marker).length === 1, { what: 'the marker outcome' });
+    expect(
+      outcomes()
+        .map((o) => o.task_id)
+        .sort(),
+    ).toEqual([...tasks, marker].map((t) => t.task_id).sort());
+    await waitFor(() => jira.comments('ORD-44').length === 1, { what: 'the marker comment' });
+    expect(jira.comments('ORD-42')).toHaveLength(1);
+    expect(jira.comments('ORD-43')).toHaveLength(1);
+  });
+
+  it('sums the runners token usage by source, template, model role and kind', async () => {
+    await pipeline.start();
+    const usage = (coderInput: number) => ({
+      coder: {
+        input_tokens: coderInput,
+        output_tokens: 10,
+        cache_creation_input_tokens: 100,
+        cache_read_input_tokens: 1000,
+      },
+      reviewer: { input_tokens: 7, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
+    const tasks = [makeTask(), makeTask({ external_id: 'ORD-43' })];
+    succeed(await dispatch(tasks[0] ?? makeTask()), { usage: usage(2000) });
+    succeed(await dispatch(tasks[1] ?? makeTask()), { status: 'no_changes', pr_url: undefined, usage: usage(500) });
+    await waitFor(() => outcomes().length === 2, { what: 'both outcomes' });
+    const text = await metricsText();
+    const series = (role: string, kind: string) =>
+      `anton_llm_tokens_total{source="jira",template="java-backend",model_role="${role}",kind="${kind}"}`;
+    expect(text).toContain(`${series('coder', 'input')} 2500`);
+    expect(text).toContain(`${series('coder', 'output')} 20`);
+    expect(text).toContain(`${series('coder', 'cache_write')} 200`);
+    expect(text).toContain(`${series('coder', 'cache_read')} 2000`);
+    expect(text).toContain(`${series('reviewer', 'input')} 14`);
+    expect(text).toContain(`${series('reviewer', 'output')} 2`);
+    expect(text).not.toContain(series('reviewer', 'cache_read'));
+    expect(text).toContain('anton_task_outcomes_total{source="jira",template="java-backend",status="pr_opened"} 1');
+    expect(text).toContain('anton_task_outcomes_total{source="jira",template="java-backend",status="no_changes"} 1');
+  });
+});

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { EXCHANGE, TASK_COMPLETED, type TaskOutcome } from '@anton/contracts';
+import { createTestVhost, type TestVhost, waitFor } from '@anton/testing';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TestBroker } from '../../test/broker.ts';
+import { createMetrics } from '../metrics.ts';
+import { ReportQueue } from '../reporters/report-queue.ts';
+import { OutcomePublisher } from './outcome-publisher.ts';
+
+const run = promisify(execFile);
+const QUEUE = 'outcomes-subscriber';
+let vhost: TestVhost;
+let publisher: OutcomePublisher;
+let broker: TestBroker;
+let lines: Array<Record<string, unknown>>;
+
+beforeAll(async () => {
+  vhost = await createTestVhost('orchestrator-outcomes-publisher');
+});
+afterAll(() => vhost.delete());
+beforeEach(async () => {
+  lines = [];
+  publisher = await OutcomePublisher.start({
+    url: vhost.url,
+    logger: pino({ level: 'silent' }),
+    reconnect: { initialDelayMs: 300, maxDelayMs: 500 },
+  });
+  await waitFor(() => publisher.ready, { what: 'the publisher to connect' });
+  // A subscriber's durable queue: it outlives the connections a test closes.
+  broker = await TestBroker.connect(vhost.url);
+  await broker.channel.assertQueue(QUEUE, { durable: true });
+  await broker.channel.bindQueue(QUEUE, EXCHANGE, TASK_COMPLETED);
+});
+afterEach(async () => {
+  await publisher.close();
+  await broker.channel.deleteQueue(QUEUE).catch(() => undefined);
+  await broker.close();
+});
+
+const outcome = (): TaskOutcome => ({
+  task_id: randomUUID(),
+  source: 'datadog',
+  external_id: '7001',
+  status: 'no_changes',
+  finished_at: new Date().toISOString(),
+});
+
+describe('OutcomePublisher', () => {
+  it('publishes the outcome on agent_events / task.completed: persistent JSON, message_id = task_id', async () => {
+    const sent = outcome();
+    await publisher.publish(sent);
+    const [message] = await broker.drain(QUEUE);
+    expect(JSON.parse(message?.content.toString() ?? '')).toEqual(sent);
+    expect(message?.fields).toMatchObject({ exchange: 'agent_events', routingKey: 'task.completed' });
+    expect(message?.properties).toMatchObject({
+      messageId: sent.task_id,
+      deliveryMode: 2,
+      contentType: 'application/json',
+      headers: { 'x-anton-source': 'datadog' },
+    });
+  });
+
+  it('is retried through the report queue while the broker is briefly gone, and lands once it is back', async () => {
+    const queue = new ReportQueue({
+      maxAttempts: 50,
+      baseDelayMs: 20,
+      maxDelayMs: 100,
+      timeoutMs: 2000,
+      metrics: createMetrics(),
+      logger: pino(
+        { level: 'warn' },
+        new Writable({
+          write(chunk, _encoding, done) {
+            for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+            done();
+          },
+        }),
+      ),
+    });
+    await run('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost.name, 'test: broker restart']);
+    await waitFor(() => !publisher.ready, { what: 'the publisher to notice' });
+    const sent = outcome();
+    queue.enqueue({
+      reporter: 'task_completed',
+      taskId: sent.task_id,
+      what: 'task.completed message',
+      send: () => publisher.publish(sent),
+    });
+    await waitFor(() => queue.pending === 0, { what: 'the delivery' });
+    expect(lines.filter((l) => l.msg === 'report failed, retrying').length).toBeGreaterThan(0);
+    broker = await TestBroker.connect(vhost.url); // the test's own connection was closed too
+    const messages = await broker.drain(QUEUE);
+    expect(messages.map((m) => m.properties.messageId)).toEqual([sent.task_id]);
+  });
+});

@@ -20,7 +20,7 @@ import { createMetrics } from './metrics.ts';
 import type { FinishedTask } from './outcomes/finished-task.ts';
 import { JobOutcomeWatcher } from './outcomes/job-outcome-watcher.ts';
 import { OutcomePublisher } from './outcomes/outcome-publisher.ts';
-import { OutcomeReporting } from './outcomes/report-outcome.ts';
+import { OutcomeReporting } from './outcomes/outcome-reporting.ts';
 import { JobRenderer } from './render-job.ts';
 import { reportersBySource } from './reporters/registry.ts';
 import { ReportQueue } from './reporters/report-queue.ts';

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,9 +14,10 @@ import { RetryableError } from '../errors.ts';
 import type { UpstreamName } from '../job-values.ts';
 import { runnerStatusOf } from '../outcomes/claim-policy.ts';
 import { decideOutcome } from '../outcomes/decide-outcome.ts';
-import { type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
+import { dispatchedTaskInput, type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
 import { buildRunnerContext } from '../runner-context.ts';
 import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
+import { accepts, freePort } from './local-ports.ts';
 
 export interface LocalDispatcherOptions {
   /** The runner package: `src/main.ts` and `src/credential-proxy/main.ts`, or their `dist/*.js` builds. */
@@ -215,24 +215,7 @@ export class LocalDispatcher implements Dispatcher {
       'local runner finished',
     );
     await rm(dir, { recursive: true, force: true });
-    const { task, plan, routedBy, dedupHash } = request;
-    this.#options.onFinished?.(
-      finishedTask(
-        {
-          taskId: task.task_id,
-          source: task.source,
-          externalId: task.external_id,
-          templateId: plan.template_id,
-          routedBy,
-          title: task.title,
-          url: task.url,
-          labels: task.labels,
-          dedupHash,
-        },
-        outcome,
-        new Date(),
-      ),
-    );
+    this.#options.onFinished?.(finishedTask(dispatchedTaskInput(request), outcome, new Date()));
   }
 
   #report(): void {
@@ -249,23 +232,3 @@ interface ChildOutput {
 }
 const OUTPUT = new WeakMap<ChildProcess, ChildOutput>();
 const noop = () => undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no free port');
-  return address.port;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

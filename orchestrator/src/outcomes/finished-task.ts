@@ -1,5 +1,6 @@
 import { type AgentTask, ANNOTATIONS, LABELS, RoutedBy, Source, TaskOutcome, TemplateId } from '@anton/contracts';
 import type { V1Job } from '@kubernetes/client-node';
+import type { DispatchRequest } from '../dispatch/dispatcher.ts';
 import type { RunOutcome } from './decide-outcome.ts';
 
 /** A task whose runner has ended: its outcome, and what the reporters say about the task. */
@@ -72,5 +73,20 @@ export function jobTaskInput(job: V1Job, task: AgentTask | undefined): FinishedT
     url: task?.url ?? annotations[ANNOTATIONS.url],
     labels: task?.labels,
     dedupHash: labels[LABELS.dedupHash],
+  };
+}
+
+/** The task a local run is for: all of it is in the request it was dispatched with. */
+export function dispatchedTaskInput({ task, plan, routedBy, dedupHash }: DispatchRequest): FinishedTaskInput {
+  return {
+    taskId: task.task_id,
+    source: task.source,
+    externalId: task.external_id,
+    templateId: plan.template_id,
+    routedBy,
+    title: task.title,
+    url: task.url,
+    labels: task.labels,
+    dedupHash,
   };
 }

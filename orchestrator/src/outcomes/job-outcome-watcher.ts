@@ -1,4 +1,4 @@
-import { CONTEXT_FILE, contextConfigMapName, LABELS, RunnerContext } from '@anton/contracts';
+import { type AgentTask, CONTEXT_FILE, contextConfigMapName, LABELS, RunnerContext } from '@anton/contracts';
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { finalCondition } from '../kubernetes/job-state.ts';
@@ -101,7 +101,8 @@ export class JobOutcomeWatcher {
     }
   }
 
-  async #readTask(job: V1Job, logger: Logger) {
+  /** The AgentTask from the Job's task.json, which holds what the Job's metadata does not (labels). */
+  async #readTask(job: V1Job, logger: Logger): Promise<AgentTask | undefined> {
     const taskId = job.metadata?.labels?.[LABELS.taskId];
     if (!taskId) return undefined;
     const name = contextConfigMapName(taskId.toLowerCase());

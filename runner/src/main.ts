@@ -5,6 +5,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { outcome, type RunOutcome } from './run-outcome.ts';
 import { runTask } from './run-task.ts';
 import { scrubInitialEnvironment } from './scrub-environ.ts';
+import { type AgentUser, agentUserFor } from './shell/agent-user.ts';
 import { terminationLogFile, writeTerminationLog } from './termination-log.ts';
 
 async function finish(logger: Logger, path: string | undefined, ended: RunOutcome): Promise<never> {
@@ -14,7 +15,7 @@ async function finish(logger: Logger, path: string | undefined, ended: RunOutcom
   process.exit(ended.exitCode);
 }
 
-async function run(config: RunnerConfig, logger: Logger): Promise<RunOutcome> {
+async function run(config: RunnerConfig, logger: Logger, agentUser: AgentUser | undefined): Promise<RunOutcome> {
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -22,7 +23,13 @@ async function run(config: RunnerConfig, logger: Logger): Promise<RunOutcome> {
       controller.abort(new Error(`received ${signal}`));
     });
   }
-  return runTask({ config, logger, ...apiClients(config), signal: controller.signal });
+  return runTask({
+    config,
+    logger,
+    ...apiClients(config),
+    signal: controller.signal,
+    ...(agentUser ? { agentUser } : {}),
+  });
 }
 
 async function main(): Promise<never> {
@@ -49,8 +56,12 @@ async function main(): Promise<never> {
   const logger = createLogger({ level: config.logLevel, taskId: config.taskId, name: 'anton-runner' });
   // From here on nothing reads the environment; the agent's shell must not find it in ours.
   const scrubbed = scrubInitialEnvironment();
-  logger.info({ mode: config.mode, model: config.coder.model, environ_scrubbed: scrubbed }, 'runner starting');
-  return finish(logger, terminationLogFile(config.terminationLog), await run(config, logger));
+  const agentUser = agentUserFor(process.geteuid?.());
+  logger.info(
+    { mode: config.mode, model: config.coder.model, environ_scrubbed: scrubbed, agent_uid: agentUser?.uid },
+    'runner starting',
+  );
+  return finish(logger, terminationLogFile(config.terminationLog), await run(config, logger, agentUser));
 }
 
 await main();

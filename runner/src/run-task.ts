@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import type { Reviewer } from './reviewer/reviewer.ts';
 import type { ReviewVerdict } from './reviewer/verdict.ts';
 import { type OutcomeFacts, outcome, type RunOutcome } from './run-outcome.ts';
+import { type AgentUser, assertReachableByAgent } from './shell/agent-user.ts';
 import { createShellRunner } from './shell/run-shell.ts';
 import { shellEnvironment } from './shell/shell-env.ts';
 import { shellLimits } from './shell/shell-limits.ts';
@@ -31,6 +32,8 @@ export interface RunDependencies {
   reviewer: Reviewer;
   octokit: Octokit;
   signal?: AbortSignal;
+  /** Set when the runner runs as root: the agent's commands and git run as this user. */
+  agentUser?: AgentUser;
 }
 
 /** What the run has learned so far, for the result whatever way it ends. */
@@ -84,15 +87,17 @@ export async function runTask(deps: RunDependencies): Promise<RunOutcome> {
 }
 
 async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progress: Progress): Promise<RunOutcome> {
-  const { config, logger, signal } = deps;
+  const { config, logger, signal, agentUser } = deps;
   const branch = branchNameFor(context.issue_id);
   progress.branch = branch;
+  if (agentUser) await assertReachableByAgent(config.workDir);
   const workspace = await Workspace.clone({
     dir: config.workDir,
     access: gitAccessFor(context.repo_url, config.git),
     baseBranch: context.base_branch,
     branch,
     env: gitEnvironment(config.shell.inherited),
+    ...(agentUser ? { owner: agentUser } : {}),
   });
   logger.info({ branch, base: context.base_branch, base_sha: workspace.baseSha }, 'repository cloned');
 
@@ -102,6 +107,7 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     env: shellEnvironment(config.shell.inherited),
     timeoutMs: config.shell.timeoutMs,
     limits: shellLimits(config.shell.timeoutMs),
+    ...(agentUser ? { user: agentUser } : {}),
   });
   const session = new CoderSession({
     createMessage: deps.createMessage,
@@ -110,7 +116,7 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     maxTurns: config.coder.maxTurns,
     systemPrompt: buildSystemPrompt(context, { templateId: config.templateId, complexity: config.complexity }),
     tools: CODER_TOOLS,
-    toolContext: { guard, shell, ...(signal ? { signal } : {}) },
+    toolContext: { guard, shell, ...(signal ? { signal } : {}), ...(agentUser ? { owner: agentUser } : {}) },
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
   });

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { LIMITS } from '../tools/output-limits.ts';
+import type { AgentUser } from './agent-user.ts';
 import { OutputCollector } from './output-collector.ts';
+import { sweepProcesses } from './process-sweep.ts';
 
 export interface ShellRun {
   /** stdout and stderr interleaved, bounded (see OutputCollector). */
@@ -28,6 +30,8 @@ export interface ShellRunnerOptions {
   limits: ShellLimits;
   keepBytes?: number;
   killBytes?: number;
+  /** Run every command as this user (see agent-user.ts); unset: as the runner's own user. */
+  user?: AgentUser;
 }
 
 export interface ShellRunner {
@@ -69,9 +73,11 @@ export function createShellRunner(options: ShellRunnerOptions): ShellRunner {
 }
 
 /**
- * Runs in its own process group (detached), so on timeout, abort or exit the whole group goes:
- * children and anything left in the background included. Only a process that leaves the group on
- * purpose (setsid) escapes, and it is then cut off from the output pipes.
+ * Runs in its own session and process group (detached), killed as a group on timeout, abort or a
+ * flood of output. Once the command has exited, everything it left behind is swept (see
+ * process-sweep.ts): the group, a child that called setsid, and with an agent user of its own even
+ * a double-forked daemon. So no process of the agent outlives its command: none can change the
+ * workspace after the review, or read the push credential of a later git command.
  */
 function runProcess(
   file: string,
@@ -91,6 +97,7 @@ function runProcess(
         env: options.env,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       });
     } catch (err) {
       reject(err);
@@ -104,20 +111,26 @@ function runProcess(
         // ESRCH: the group is already gone.
       }
     };
+    // On a timeout, an abort or a flood of output: the whole tree while it is still a tree, so a
+    // child that left the group (setsid) is found through its parent before that parent dies.
+    const stop = () => {
+      if (child.pid === undefined) return;
+      sweepProcesses({ commandPid: child.pid, uid: options.user?.uid, running: true }).catch(killGroup);
+    };
     const onData = (chunk: Buffer) => {
       collector.push(chunk);
       if (collector.totalBytes > killBytes && !outputLimitHit) {
         outputLimitHit = true;
-        killGroup();
+        stop();
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup();
+      stop();
     }, options.timeoutMs);
-    const onAbort = () => killGroup();
+    const onAbort = () => stop();
     signal?.addEventListener('abort', onAbort, { once: true });
 
     child.once('error', (err) => {
@@ -128,20 +141,28 @@ function runProcess(
     child.once('exit', (exitCode, exitSignal) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      // Background processes the command left behind die with their group.
       killGroup();
       const finish = () =>
         resolve({ output: collector.text(), exitCode, signal: exitSignal, timedOut, outputLimitHit });
-      // The pipes close once every holder is gone; one that escaped the group must not hold us.
-      const grace = setTimeout(() => {
+      const closed = new Promise<void>((done) => child.once('close', () => done()));
+      const swept =
+        child.pid === undefined
+          ? Promise.resolve(0)
+          : sweepProcesses({ commandPid: child.pid, uid: options.user?.uid });
+      swept.then(async () => {
+        // Everything holding the pipes is dead now; the grace only covers a pipe held elsewhere.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          closed,
+          new Promise((done) => {
+            grace = setTimeout(done, 2_000);
+          }),
+        ]);
+        clearTimeout(grace);
         child.stdout?.destroy();
         child.stderr?.destroy();
         finish();
-      }, 2_000);
-      child.once('close', () => {
-        clearTimeout(grace);
-        finish();
-      });
+      }, reject);
     });
   });
 }

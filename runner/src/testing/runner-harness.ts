@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerContextInput } from '@anton/contracts';
 import {
@@ -46,6 +46,9 @@ export async function startRunnerHarness(): Promise<RunnerHarness> {
     makeTempDir('anton-harness-'),
   ]);
   github.addRepository('acme', 'sample-shop', { bareDir: sample.bareDir });
+  // Searchable by others: a runner started as root runs the agent as a user of its own, which must
+  // reach the work directories in here (see shell/agent-user.ts).
+  await chmod(tmp.path, 0o711);
   const repoUrl = gitServer.repoUrl(sample.name);
   let counter = 0;
   return {

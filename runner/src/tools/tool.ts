@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { AgentUser } from '../shell/agent-user.ts';
 import type { ShellRunner } from '../shell/run-shell.ts';
 import type { PathGuard } from './path-guard.ts';
 
@@ -7,6 +8,8 @@ export interface ToolContext {
   guard: PathGuard;
   shell: ShellRunner;
   signal?: AbortSignal;
+  /** The agent's own user (a root runner): files the tools create are handed to it. */
+  owner?: AgentUser;
 }
 
 /** A shell command the coder ran, kept for the pull request's "tests run" section. */

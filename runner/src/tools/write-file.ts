@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolError } from './tool.ts';
@@ -14,12 +14,20 @@ export const writeFileTool = defineTool({
     'Create a file, or replace a whole file, with the given content (parent directories are created). ' +
     'To change part of an existing file use edit_file instead: it is cheaper and cannot drop code by accident.',
   inputSchema: Input,
-  async execute({ path, content }, { guard }) {
+  async execute({ path, content }, { guard, owner }) {
     const real = await guard.resolve(path, 'write');
     const existing = await stat(real).catch(() => undefined);
     if (existing?.isDirectory()) throw new ToolError(`"${path}" is a directory`);
-    await mkdir(dirname(real), { recursive: true });
+    const firstCreated = await mkdir(dirname(real), { recursive: true });
     await writeFile(real, content, 'utf8');
+    if (owner) {
+      // The tools run as the runner (root); what they create must stay the agent's to change.
+      const created = existing ? [] : [real];
+      for (let dir = dirname(real); firstCreated && dir.length >= firstCreated.length; dir = dirname(dir)) {
+        created.push(dir);
+      }
+      for (const made of created) await chown(made, owner.uid, owner.gid);
+    }
     const verb = existing ? 'Replaced' : 'Created';
     return { output: `${verb} ${guard.display(real)} (${content.length} characters)` };
   },

@@ -1,4 +1,5 @@
 import { type SimpleGit, simpleGit } from 'simple-git';
+import type { AgentUser } from '../shell/agent-user.ts';
 
 /**
  * Configuration forced on every git command the runner itself runs after the agent had the
@@ -55,13 +56,18 @@ function failOnExitCode(
   return output.length > 0 ? output : Buffer.from(`git exited with code ${exitCode}`);
 }
 
-/** A simple-git instance with an explicit environment (never the runner's own). */
-export function gitIn(baseDir: string, env: Record<string, string>): SimpleGit {
+/**
+ * A simple-git instance with an explicit environment (never the runner's own), run as the agent's
+ * user when it has one: the repository then belongs to one user throughout, so neither the agent's
+ * git nor the runner's finds it "dubiously owned" or a file it cannot write.
+ */
+export function gitIn(baseDir: string, env: Record<string, string>, user?: AgentUser): SimpleGit {
   return simpleGit({
     baseDir,
     config: HARDENING,
     allowEnvironment: ALLOWED_GIT_ENV,
     unsafe: UNSAFE_ALLOWED,
     errors: failOnExitCode,
+    ...(user ? { spawnOptions: { uid: user.uid, gid: user.gid } } : {}),
   }).env(env);
 }

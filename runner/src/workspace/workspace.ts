@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AgentUser } from '../shell/agent-user.ts';
 import type { GitAccess } from './git-access.ts';
 import { GIT_IDENTITY } from './git-identity.ts';
 import { gitIn } from './run-git.ts';
@@ -13,6 +14,8 @@ export interface CloneOptions {
   env: Record<string, string>;
   /** Commits of history to fetch: enough for `git log` to be useful, far less than a full clone. */
   depth?: number;
+  /** The agent's own user (a root runner): the clone and every git command run as it. */
+  owner?: AgentUser;
 }
 
 export class WorkspaceError extends Error {
@@ -30,6 +33,7 @@ export class Workspace {
   readonly baseSha: string;
   readonly #access: GitAccess;
   readonly #env: Record<string, string>;
+  readonly #owner: AgentUser | undefined;
   /** .git/config as the runner left it; restored before the runner's own git commands. */
   readonly #config: string;
 
@@ -39,15 +43,17 @@ export class Workspace {
     this.baseSha = baseSha;
     this.#access = options.access;
     this.#env = options.env;
+    this.#owner = options.owner;
     this.#config = config;
   }
 
   static async clone(options: CloneOptions): Promise<Workspace> {
-    const { dir, access, baseBranch, branch, env } = options;
+    const { dir, access, baseBranch, branch, env, owner } = options;
     await mkdir(dir, { recursive: true });
     if ((await readdir(dir)).length > 0) throw new WorkspaceError(`the work directory ${dir} is not empty`);
+    if (owner) await chown(dir, owner.uid, owner.gid);
     const depth = String(options.depth ?? 50);
-    await gitIn(dir, { ...env, ...access.remoteEnv }).raw([
+    await gitIn(dir, { ...env, ...access.remoteEnv }, owner).raw([
       'clone',
       '--quiet',
       '--depth',
@@ -61,7 +67,7 @@ export class Workspace {
       access.transportUrl,
       dir,
     ]);
-    const git = gitIn(dir, env);
+    const git = gitIn(dir, env, owner);
     await git.raw(['remote', 'set-url', 'origin', access.publicUrl]);
     // The clone's reflog names the URL it came from (the proxy's, in proxy mode).
     await rm(join(dir, '.git', 'logs'), { recursive: true, force: true });
@@ -115,7 +121,7 @@ export class Workspace {
    * the same branch): the lease is the remote's current value, read just before.
    */
   async push(): Promise<void> {
-    const git = gitIn(this.dir, { ...this.#env, ...this.#access.remoteEnv });
+    const git = gitIn(this.dir, { ...this.#env, ...this.#access.remoteEnv }, this.#owner);
     await this.#restoreConfig();
     const ref = `refs/heads/${this.branch}`;
     const listed = await git.raw(['ls-remote', '--', this.#access.transportUrl, ref]);
@@ -133,7 +139,7 @@ export class Workspace {
 
   async #git() {
     await this.#restoreConfig();
-    return gitIn(this.dir, this.#env);
+    return gitIn(this.dir, this.#env, this.#owner);
   }
 
   /** Undoes whatever the agent did to .git/config and .git/hooks before git runs for the runner. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,9 @@ export class Kubelet {
 
   async #run(pod: KubeObject, run: PodRun): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), `anton-pod-${run.pod}-`));
+    // Searchable by others: a runner started as root runs its agent as a user of its own, which
+    // must reach the workspace in here (runner/src/shell/agent-user.ts).
+    await chmod(dir, 0o711);
     this.#dirs.push(dir);
     try {
       const mapping = await PodHostMapping.prepare(pod, dir, (name) => this.#configMap(name));

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,6 +69,9 @@ export class LocalDispatcher implements Dispatcher {
 
     const logger = parentLogger.child({ runner: runnerName });
     const dir = await mkdtemp(join(tmpdir(), 'anton-run-'));
+    // Searchable by others: a runner started as root runs its agent as a uid of its own, which must
+    // reach the workspace in here (runner/src/shell/agent-user.ts).
+    await chmod(dir, 0o711);
     try {
       const paths = {
         context: join(dir, 'context', CONTEXT_FILE),

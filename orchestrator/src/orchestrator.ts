@@ -45,13 +45,6 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
   const checks: ReadinessChecks = {};
   const cleanups: Array<() => Promise<void>> = [];
 
-  const reportQueue = new ReportQueue({ ...config.reports, logger, metrics });
-  const publisher = await OutcomePublisher.start({ url: config.rabbitmq.url, logger });
-  /** After the runners' side is closed: the reports it left get their chance, then the publisher goes. */
-  const closeReporting = async (timeoutMs: number) => {
-    await reportQueue.drain(timeoutMs);
-    await publisher.close();
-  };
   // Outcomes come from the Job watcher or the local runners, both started below once this exists.
   const report = (finished: FinishedTask) => reporting.report(finished);
 
@@ -117,6 +110,13 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     status: (taskId) => dispatcher.status(taskId),
     windowMs: config.dedupWindowMs,
   });
+  const reportQueue = new ReportQueue({ ...config.reports, logger, metrics });
+  const publisher = await OutcomePublisher.start({ url: config.rabbitmq.url, logger });
+  /** After the runners' side is closed: the reports it left get their chance, then the publisher goes. */
+  const closeReporting = async (timeoutMs: number) => {
+    await reportQueue.drain(timeoutMs);
+    await publisher.close();
+  };
   const reporting = new OutcomeReporting({
     queue: reportQueue,
     publish: (outcome) => publisher.publish(outcome),

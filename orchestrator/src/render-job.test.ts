@@ -2,7 +2,9 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AgentTask, Complexity, RoutedBy, TemplateId } from '@anton/contracts';
 import type { V1Container, V1Job } from '@kubernetes/client-node';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTask } from '../test/tasks.ts';
 import { JobRenderError, JobRenderer, type JobRequest, type JobSettings } from './render-job.ts';
@@ -129,6 +131,16 @@ describe('JobRenderer with the shipped templates', () => {
     ]);
   });
 
+  it('keeps the agent away from the proxy’s processes, the node and the service account', () => {
+    // The keys are only in the proxy container's environment: with a shared process namespace the
+    // agent could read them from /proc/<proxy pid>/environ; with a token, call the API server.
+    const pod = renderer.render(request(), settings).spec?.template.spec;
+    expect(pod?.shareProcessNamespace).toBeUndefined();
+    expect(pod?.hostPID ?? pod?.hostIPC ?? pod?.hostNetwork).toBeUndefined();
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.volumes?.filter((volume) => volume.secret || volume.projected)).toEqual([]);
+  });
+
   it('gives the keys from anton-secrets to the credential-proxy sidecar only', () => {
     const proxy = container(renderer.render(request(), settings), 'credential-proxy');
     const secret = (key: string) => ({ secretKeyRef: { name: 'anton-secrets', key } });
@@ -207,6 +219,78 @@ describe('JobRenderer with the shipped templates', () => {
       ...benign,
       metadata: { ...benign.metadata, annotations: {} },
     });
+  });
+
+  it('renders the same Job, annotations aside, for any free text (property-based)', () => {
+    const hostile = fc.constantFrom(
+      '{{ secret.name }}',
+      '{% for x in range(9999999) %}{% endfor %}',
+      '{{ "".constructor.constructor("return process")() }}',
+      `\${{ runner_app }}`,
+      '"\nspec:\n  template:\n    spec:\n      hostNetwork: true\n#',
+      "'\n  - name: evil\n    image: evil:latest",
+      '---\napiVersion: v1\nkind: Pod',
+      '!!python/object/apply:os.system ["id"]',
+      '&anchor *anchor <<: *anchor',
+      '\u202Eexe.txt\u202C',
+      'a\u200Bb\u200C\u200D\uFEFF',
+      '👩‍👩‍👧‍👦🏳️‍🌈💥',
+      'nul\u0000byte',
+      '\uD800',
+      '\r\n\t\v\f',
+    );
+    const text = fc
+      .array(
+        fc.oneof(
+          hostile,
+          fc.string({ unit: 'binary', maxLength: 40 }),
+          fc.string({ minLength: 10_000, maxLength: 10_240 }),
+        ),
+        {
+          maxLength: 6,
+        },
+      )
+      .map((parts) => parts.join(''));
+    const id = fc.tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), text).map(([a, b]) => a + b);
+    const free = fc.record({
+      title: text,
+      external_id: id,
+      description: text,
+      url: text,
+      event: text,
+      dedup_key: id,
+      labels: fc.dictionary(text, text, { maxKeys: 3 }),
+      raw_payload: fc.dictionary(text, text, { maxKeys: 3 }),
+    });
+    const shape = fc.record({
+      templateId: fc.constantFrom(...TemplateId.options),
+      complexity: fc.constantFrom(...Complexity.options),
+      routedBy: fc.constantFrom(...RoutedBy.options),
+    });
+    // Everything but the annotations' values, which are the only place free text may appear.
+    const structure = (job: V1Job) => ({
+      ...job,
+      metadata: { ...job.metadata, annotations: Object.keys(job.metadata?.annotations ?? {}) },
+    });
+    fc.assert(
+      fc.property(free, shape, (fields, chosen) => {
+        const base = { task_id: '4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d', priority: 'P1' as const };
+        const task = AgentTask.parse(makeTask({ ...base, ...fields }));
+        const job = renderer.render(request({ task, ...chosen }), settings);
+        const plain = renderer.render(request({ task: makeTask(base), ...chosen }), settings);
+        expect(structure(job)).toEqual(structure(plain));
+        expect(job.metadata?.annotations).toEqual({
+          'anton.dev/external-id': fields.external_id.slice(0, 500),
+          'anton.dev/title': fields.title.slice(0, 500),
+          'anton.dev/repository': 'https://github.com/acme/orders.git',
+          'anton.dev/url': fields.url.slice(0, 2000),
+          'anton.dev/routed-by': chosen.routedBy,
+        });
+        // And it survives the trip to the API server as JSON unchanged.
+        expect(JSON.parse(JSON.stringify(job))).toEqual(job);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('refuses values that are not what they claim to be', () => {

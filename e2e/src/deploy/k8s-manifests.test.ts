@@ -91,9 +91,9 @@ describe('deploy/k8s', () => {
       ),
     );
     expect(grants).toEqual({
-      jobs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
-      configmaps: ['create', 'delete', 'get', 'list', 'watch'],
-      pods: ['get', 'list', 'watch'],
+      jobs: ['create', 'get', 'list', 'patch', 'watch'],
+      configmaps: ['create', 'delete', 'get', 'list'],
+      pods: ['list'],
     });
     expect(byKind('ClusterRole')).toEqual([]);
   });

@@ -11,6 +11,7 @@ import {
   SECRET_NAME,
   type Source,
   TASK_COMPLETED,
+  TaskOutcome,
 } from '@anton/contracts';
 import { createSourceRegistry } from '@anton/ingester/sources';
 import {
@@ -19,6 +20,7 @@ import {
   createSampleRepo,
   createTestVhost,
   FakeAnthropic,
+  FakeDatadog,
   FakeGitHub,
   FakeJira,
   FakeKubernetes,
@@ -56,9 +58,10 @@ export interface WebhookReply {
 /**
  * The whole system on this machine: the ingester and the orchestrator as processes started from
  * their entry points, the real broker (a vhost of its own), the fakes (Anthropic, OpenAI, GitHub,
- * Kubernetes, Jira), the sample repository behind a token-checking git server, a routing config
- * mapping SHOP / sample-shop / acme_sample-shop to it, and a kubelet running the runner pods.
+ * Kubernetes, Jira, Datadog), the sample repository behind a token-checking git server, a routing
+ * config mapping SHOP / sample-shop / acme_sample-shop to it, and a kubelet running the runner pods.
  * The LLM fakes are scripted to fix the sample project (`scriptSampleFix`); tests may re-script them.
+ * The orchestrator reports outcomes to FakeJira and FakeDatadog; `outcomes` holds task.completed.
  */
 export class Pipeline {
   readonly options: PipelineOptions;
@@ -69,6 +72,7 @@ export class Pipeline {
   github!: FakeGitHub;
   kubernetes!: FakeKubernetes;
   jira!: FakeJira;
+  datadog!: FakeDatadog;
   sample!: SampleRepo;
   gitServer!: GitHttpServer;
   /** The sample repository's clone URL (http, on the git server). */
@@ -103,7 +107,7 @@ export class Pipeline {
   async #start(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'anton-e2e-'));
     this.sample = await createSampleRepo();
-    [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.gitServer] =
+    [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog, this.gitServer] =
       await Promise.all([
         createTestVhost(this.options.label ?? 'e2e'),
         FakeAnthropic.start(),
@@ -111,6 +115,7 @@ export class Pipeline {
         FakeGitHub.start({ token: GITHUB_TOKEN }),
         FakeKubernetes.start(),
         FakeJira.start(),
+        FakeDatadog.start(),
         startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN }),
       ]);
     this.github.addRepository('acme', 'sample-shop', { bareDir: this.sample.bareDir });
@@ -180,6 +185,8 @@ export class Pipeline {
       JIRA_BASE_URL: this.jira.url,
       JIRA_EMAIL: this.jira.email,
       JIRA_API_TOKEN: this.jira.apiToken,
+      DATADOG_API_KEY: this.datadog.apiKey,
+      DATADOG_API_URL: this.datadog.url,
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
       SHUTDOWN_TIMEOUT_MS: '5000',
@@ -254,6 +261,14 @@ export class Pipeline {
     };
   }
 
+  /** The `task.completed` messages about a task, parsed. */
+  outcomesFor(taskId: string): TaskOutcome[] {
+    return this.outcomes
+      .bodies()
+      .map((body) => TaskOutcome.parse(body))
+      .filter((outcome) => outcome.task_id === taskId);
+  }
+
   /** Scrapes the orchestrator's Prometheus metrics. */
   async metrics(): Promise<string> {
     return (await fetch(`${this.healthUrl}/metrics`)).text();
@@ -273,7 +288,7 @@ export class Pipeline {
     await attempt(() => this.ingester?.stop());
     await attempt(() => this.orchestrator?.stop());
     await attempt(() => this.outcomes?.close());
-    for (const fake of [this.anthropic, this.openai, this.github, this.kubernetes, this.jira]) {
+    for (const fake of [this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog]) {
       await attempt(() => fake?.close());
     }
     await attempt(() => this.gitServer?.close());

@@ -69,6 +69,9 @@ export interface PodRun {
  * host (see PodHostMapping). When the agent exits, the sidecars are stopped and the pod's end is
  * reported with `setJobPhase`, the termination message read from the container's
  * terminationMessagePath (or its log tail, with FallbackToLogsOnError).
+ *
+ * The only liberty taken with what runs: the image's `node dist/<x>.js` runs as
+ * `node --conditions=source runner/src/<x>.ts` (the same entry point, from the sources; hostEntry).
  */
 export class Kubelet {
   readonly runs: PodRun[] = [];

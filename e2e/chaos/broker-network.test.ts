@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../src/harness/pipeline.ts';
 import { type BrokerRoutes, readiness, routeBrokerThroughProxies } from './support/broker-routes.ts';
 import { SteadySender } from './support/steady-sender.ts';
-import { expectEachIncidentEndedOnce, watchDeadLetters } from './support/task-ledger.ts';
+import { deadLetters, expectEachIncidentEndedOnce, watchDeadLetters } from './support/task-ledger.ts';
 
 // Webhooks flow at a steady rate while the network between both services and RabbitMQ is cut,
 // slowed and reset. No runner pods: the promise under test ends at the Job (or the dead letter),
@@ -72,7 +72,7 @@ describe('broker network faults under a steady flow of webhooks', () => {
     await sender.settle();
     const counts = sender.statusCounts();
     expect(Object.keys(counts).map(Number).sort()).toEqual([202, 503]);
-    await expectEachIncidentEndedOnce(pipeline, sender.incidents, dlq);
+    await expectEachIncidentEndedOnce(pipeline, sender.incidents, async () => deadLetters(dlq));
     expect(pipeline.ingester.exit).toBeUndefined();
     expect(pipeline.orchestrator.exit).toBeUndefined();
   }, 180_000);

@@ -3,11 +3,13 @@ import { promisify } from 'node:util';
 import {
   ANNOTATIONS,
   DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
   DEAD_LETTER_ROUTING_KEY,
   HEADERS,
   ORCHESTRATOR_QUEUE,
 } from '@anton/contracts';
 import { type Capture, captureMessages, waitFor } from '@anton/testing';
+import amqp, { type Message } from 'amqplib';
 import { expect } from 'vitest';
 import type { Pipeline } from '../../src/harness/pipeline.ts';
 import type { Incident } from './steady-sender.ts';
@@ -29,14 +31,36 @@ export function watchDeadLetters(pipeline: Pipeline): Promise<Capture> {
 }
 
 export function deadLetters(capture: Capture): DeadLetter[] {
-  return capture.messages.map((message) => {
-    const task = JSON.parse(message.content.toString('utf8')) as { external_id: string; task_id: string };
-    return {
-      externalId: task.external_id,
-      taskId: task.task_id,
-      reason: String(message.properties.headers?.[HEADERS.deadLetterReason] ?? ''),
-    };
-  });
+  return capture.messages.map(toDeadLetter);
+}
+
+function toDeadLetter(message: Message): DeadLetter {
+  const task = JSON.parse(message.content.toString('utf8')) as { external_id: string; task_id: string };
+  return {
+    externalId: task.external_id,
+    taskId: task.task_id,
+    reason: String(message.properties.headers?.[HEADERS.deadLetterReason] ?? ''),
+  };
+}
+
+/**
+ * What sits in the durable dead-letter queue now, read without taking it (nothing is acknowledged).
+ * Unlike a capture, this survives a broker restart.
+ */
+export async function queuedDeadLetters(pipeline: Pipeline): Promise<DeadLetter[]> {
+  const connection = await amqp.connect(pipeline.vhost.url);
+  try {
+    const channel = await connection.createChannel();
+    const letters: DeadLetter[] = [];
+    for (;;) {
+      const message = await channel.get(DEAD_LETTER_QUEUE, { noAck: false });
+      if (!message) break;
+      letters.push(toDeadLetter(message));
+    }
+    return letters;
+  } finally {
+    await connection.close();
+  }
 }
 
 /** The runner Jobs by the incident they are for (the external id annotation). */
@@ -64,26 +88,33 @@ export async function taskQueueDepth(pipeline: Pipeline): Promise<number> {
 export async function expectEachIncidentEndedOnce(
   pipeline: Pipeline,
   incidents: Incident[],
-  dlq: Capture,
+  readDeadLetters: () => Promise<DeadLetter[]>,
   { timeoutMs = 60_000 } = {},
 ): Promise<void> {
   const accepted = incidents.filter((incident) => incident.taskId !== undefined);
   expect(accepted.length).toBeGreaterThan(0);
+  let letters: DeadLetter[] = [];
   const ended = (incident: Incident) =>
     jobsByIncident(pipeline).has(incident.externalId) ||
-    deadLetters(dlq).some((letter) => letter.externalId === incident.externalId);
+    letters.some((letter) => letter.externalId === incident.externalId);
   try {
-    await waitFor(async () => accepted.every(ended) && (await taskQueueDepth(pipeline)) === 0, {
-      timeoutMs,
-      intervalMs: 250,
-      what: 'every accepted incident to end and the task queue to empty',
-    });
+    await waitFor(
+      async () => {
+        letters = await readDeadLetters();
+        return accepted.every(ended) && (await taskQueueDepth(pipeline)) === 0;
+      },
+      {
+        timeoutMs,
+        intervalMs: 250,
+        what: 'every accepted incident to end and the task queue to empty',
+      },
+    );
   } catch (err) {
     const open = accepted.filter((incident) => !ended(incident)).map((incident) => incident.externalId);
     throw new Error(`${(err as Error).message}; without an ending: ${open.join(', ') || 'none'}`);
   }
   const jobs = jobsByIncident(pipeline);
-  const letters = deadLetters(dlq);
+  letters = await readDeadLetters();
   for (const incident of accepted) {
     const endings = [
       ...(jobs.get(incident.externalId) ?? []),

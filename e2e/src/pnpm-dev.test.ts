@@ -76,11 +76,11 @@ describe('pnpm dev', () => {
     // It tried to start the runner: the credential proxy refused, naming the missing keys.
     const proxy = await dev.waitForLine((line) => line.task_id === taskId && line.process === 'credential-proxy');
     expect(proxy.line).toMatch(/ANTHROPIC_API_KEY.*OPENAI_API_KEY.*GITHUB_TOKEN/);
-    const failed = await dev.waitForLine(ofTask('task failed, republishing for another attempt'));
-    expect(JSON.stringify(failed.err)).toContain('cannot start the local runner: the credential proxy exited');
-    // Retried a bounded number of times, then dead-lettered with the reason.
+    // A refused configuration is final: dead-lettered at once with the reason, not retried.
     const dead = await dev.waitForLine(ofTask('task dead-lettered'), { what: 'the dead letter' });
-    expect(dead.reason).toContain('ANTHROPIC_API_KEY');
+    expect(dead.reason).toContain('cannot start the local runner: the credential proxy exited (2)');
+    expect(dead.reason).toMatch(/ANTHROPIC_API_KEY: required: the credential proxy holds the Anthropic API key/);
+    expect(dev.lines.some(ofTask('task failed, republishing for another attempt'))).toBe(false);
 
     expect((await dev.stop()).code).toBe(0);
     expect(dev.lines.some(from('orchestrator', 'orchestrator stopped'))).toBe(true);

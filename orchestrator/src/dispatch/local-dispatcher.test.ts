@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask } from '../../test/tasks.ts';
 import { Capacity } from '../capacity.ts';
+import { PermanentError } from '../errors.ts';
 import type { FinishedTask } from '../outcomes/finished-task.ts';
 import type { DispatchRequest } from './dispatcher.ts';
 import { LocalDispatcher, type LocalDispatcherOptions } from './local-dispatcher.ts';
@@ -204,6 +205,28 @@ describe('LocalDispatcher', () => {
     });
     await expect(dispatcherWithBrokenProxy.dispatch(request(), logger())).rejects.toThrow(
       /the credential proxy exited \(1\) before listening: invalid configuration: GITHUB_TOKEN: required/,
+    );
+  });
+
+  it('dead-letters at once when the proxy refuses its configuration (exit 2), saying why', async () => {
+    const refusing = join(records, 'refusing-runner');
+    await mkdir(join(refusing, 'src', 'credential-proxy'), { recursive: true });
+    await writeFile(
+      join(refusing, 'src', 'credential-proxy', 'main.ts'),
+      "console.error('invalid configuration: GITHUB_TOKEN: required: the credential proxy holds the GitHub token');\nprocess.exit(2);\n",
+    );
+    const dispatcherWithRefusingProxy = new LocalDispatcher({
+      runnerDir: refusing,
+      keys: {},
+      upstreams: {},
+      path: '/usr/bin:/bin',
+      capacity,
+      logger: logger(),
+    });
+    const failure = dispatcherWithRefusingProxy.dispatch(request(), logger());
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow(
+      /cannot start the local runner: the credential proxy exited \(2\) before listening: .*GitHub token/,
     );
   });
 

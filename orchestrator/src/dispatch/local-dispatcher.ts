@@ -10,7 +10,7 @@ import { CONTEXT_FILE, jobName } from '@anton/contracts';
 import type { Logger } from 'pino';
 import type { Capacity } from '../capacity.ts';
 import type { RunnerStatus } from '../dedup.ts';
-import { RetryableError } from '../errors.ts';
+import { PermanentError, RetryableError } from '../errors.ts';
 import type { UpstreamName } from '../job-values.ts';
 import { runnerStatusOf } from '../outcomes/claim-policy.ts';
 import { decideOutcome } from '../outcomes/decide-outcome.ts';
@@ -109,7 +109,9 @@ export class LocalDispatcher implements Dispatcher {
       this.#runs.delete(runnerName);
       this.#report();
       await rm(dir, { recursive: true, force: true });
-      throw new RetryableError(`cannot start the local runner: ${(err as Error).message}`, { cause: err });
+      const message = `cannot start the local runner: ${(err as Error).message}`;
+      if (err instanceof PermanentError) throw new PermanentError(message, { cause: err });
+      throw new RetryableError(message, { cause: err });
     }
   }
 
@@ -180,9 +182,10 @@ export class LocalDispatcher implements Dispatcher {
         const output = OUTPUT.get(proxy);
         await Promise.race([output?.closed, sleep(1000)]);
         const said = (output?.lastLines ?? []).join(' | ');
-        throw new Error(
-          `the credential proxy exited (${proxy.exitCode ?? proxy.signalCode}) before listening${said ? `: ${said}` : ''}`,
-        );
+        const message = `the credential proxy exited (${proxy.exitCode ?? proxy.signalCode}) before listening${said ? `: ${said}` : ''}`;
+        // Exit code 2 is its refusal of the configuration (missing keys, say): another attempt
+        // would be refused alike, so the task is dead-lettered at once with that reason.
+        throw proxy.exitCode === 2 ? new PermanentError(message) : new Error(message);
       }
       if (await accepts(port)) return;
       await sleep(50);

@@ -3,14 +3,22 @@ import { z } from 'zod';
 
 const url = z.url({ protocol: /^https?$/ });
 
+/** The proxy is the only holder of the keys: without one it cannot do its job, so say so plainly. */
+const key = (what: string) =>
+  z
+    .string({
+      error: `required: the credential proxy holds the ${what} the runner uses (set it where the proxy starts)`,
+    })
+    .min(1, `must not be empty: the credential proxy holds the ${what} the runner uses`);
+
 const Env = z.object({
   LOG_LEVEL: env.logLevel,
   TASK_ID: env.optional,
   /** 0 picks a free port (the local dispatcher reads it from the "listening" log line). */
   PROXY_PORT: z.coerce.number().int().min(0).max(65535).default(8181),
-  ANTHROPIC_API_KEY: z.string().min(1),
-  OPENAI_API_KEY: z.string().min(1),
-  GITHUB_TOKEN: z.string().min(1),
+  ANTHROPIC_API_KEY: key('Anthropic API key'),
+  OPENAI_API_KEY: key('OpenAI API key'),
+  GITHUB_TOKEN: key('GitHub token'),
   ANTHROPIC_BASE_URL: env.optional.pipe(url.default('https://api.anthropic.com')),
   OPENAI_BASE_URL: env.optional.pipe(url.default('https://api.openai.com/v1')),
   GITHUB_API_URL: env.optional.pipe(url.default('https://api.github.com')),

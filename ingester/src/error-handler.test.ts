@@ -41,6 +41,6 @@ describe('the error handler', () => {
       message: 'temporarily unavailable; retry later',
     });
     const logged = lines.find((line) => line.msg === 'unexpected error; answered 503');
-    expect(logged).toMatchObject({ level: 50, task_id: expect.any(String), err: { type: 'TypeError' } });
+    expect(logged).toMatchObject({ level: 'error', task_id: expect.any(String), err: { type: 'TypeError' } });
   });
 });

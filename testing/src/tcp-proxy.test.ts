@@ -6,10 +6,19 @@ import { waitFor } from './wait-for.ts';
 
 let echo: Server;
 let proxy: TcpProxy;
+/** Everything the echo server was sent, through any connection. */
+let arrived = '';
 const clients: Socket[] = [];
 
 beforeAll(async () => {
-  echo = createServer((socket) => socket.on('error', () => undefined).pipe(socket));
+  echo = createServer((socket) => {
+    socket
+      .on('error', () => undefined)
+      .on('data', (chunk) => {
+        arrived += chunk.toString();
+      });
+    socket.pipe(socket);
+  });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   const address = echo.address();
   if (!address || typeof address !== 'object') throw new Error('no echo address');
@@ -86,13 +95,31 @@ describe('startTcpProxy', () => {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(290);
   });
 
-  it('stall holds what the target sends until restore, then releases it', async () => {
+  it.each(['from-target', 'to-target', 'both'] as const)(
+    'stall (%s) holds that traffic until restore, then releases it',
+    async (direction) => {
+      const client = await open();
+      proxy.stall(direction);
+      client.socket.write('held');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(client.received).toBe('');
+      await proxy.restore();
+      await waitFor(() => client.received === 'held', { what: 'the held bytes' });
+    },
+  );
+
+  it('never delivers what it held for a client that went away', async () => {
     const client = await open();
-    proxy.stall();
-    client.socket.write('held');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(client.received).toBe('');
+    await waitFor(() => proxy.connections === 1, { what: 'the connection' });
+    proxy.stall('to-target');
+    client.socket.write('never-sent');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.socket.destroy();
+    await waitFor(() => proxy.connections === 0, { what: 'the proxy to let go of the connection' });
     await proxy.restore();
-    await waitFor(() => client.received === 'held', { what: 'the held bytes' });
+    const next = await open();
+    next.socket.write('fresh');
+    await waitFor(() => next.received === 'fresh', { what: 'the next connection' });
+    expect(arrived).not.toContain('never-sent');
   });
 });

@@ -14,12 +14,17 @@ export interface TcpProxy {
   reset(): void;
   /** Holds each chunk, in both directions, `ms` before passing it on (0: none). */
   delay(ms: number): void;
-  /** Holds what the target sends (a broker's confirms, say) until `restore()`. */
-  stall(): void;
+  /**
+   * Holds traffic until `restore()`: by default what the target sends (a broker's confirms, say);
+   * `to-target` holds what clients send (their acks), `both` everything.
+   */
+  stall(direction?: StallDirection): void;
   /** Undoes cut, delay and stall: listens again on the same port and releases what was held. */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type StallDirection = 'from-target' | 'to-target' | 'both';
 
 /** One direction of a connection: passes chunks on in order, after the delay, unless stalled. */
 class Flow {
@@ -74,7 +79,8 @@ interface Pair {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let delayMs = 0;
-  let stalled = false;
+  let stalled: StallDirection | undefined;
+  const holds = (flow: 'to-target' | 'from-target') => stalled === 'both' || stalled === flow;
   let server: Server | undefined;
 
   const accept = (client: Socket) => {
@@ -85,7 +91,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       toUpstream: new Flow(client, upstream, () => delayMs),
       toClient: new Flow(upstream, client, () => delayMs),
     };
-    pair.toClient.stalled = stalled;
+    pair.toClient.stalled = holds('from-target');
+    pair.toUpstream.stalled = holds('to-target');
     pairs.add(pair);
     const end = () => {
       if (!pairs.delete(pair)) return;
@@ -142,15 +149,19 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     delay: (ms) => {
       delayMs = ms;
     },
-    stall: () => {
-      stalled = true;
-      for (const pair of pairs) pair.toClient.stalled = true;
+    stall: (direction = 'from-target') => {
+      stalled = direction;
+      for (const pair of pairs) {
+        pair.toClient.stalled = holds('from-target');
+        pair.toUpstream.stalled = holds('to-target');
+      }
     },
     restore: async () => {
       delayMs = 0;
-      stalled = false;
+      stalled = undefined;
       for (const pair of pairs) {
         pair.toClient.stalled = false;
+        pair.toUpstream.stalled = false;
         pair.toClient.release();
         pair.toUpstream.release();
       }

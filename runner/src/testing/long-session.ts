@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunnerContext, TokenUsage } from '@anton/contracts';
-import { createSampleRepo, FakeAnthropic, type ScriptedReply } from '@anton/testing';
+import { createSampleRepo, FakeAnthropic, SAMPLE_FIX, type ScriptedReply } from '@anton/testing';
 import { anthropicMessages } from '../clients.ts';
-import { CoderSession } from '../coder/coder-session.ts';
+import { CoderSession, type CreateMessage } from '../coder/coder-session.ts';
 import { buildSystemPrompt } from '../coder/system-prompt.ts';
 import { createShellRunner } from '../shell/run-shell.ts';
 import { shellEnvironment } from '../shell/shell-env.ts';
@@ -18,7 +19,18 @@ export interface LongSessionCost {
   billedInputTokens: number;
   /** What the same prompts would have cost without caching: every prompt token at full price. */
   uncachedInputTokens: number;
+  outputTokens: number;
   usagePerTurn: TokenUsage[];
+}
+
+export interface LongSessionOptions {
+  turns?: number;
+  /**
+   * The original's loop, as the benchmark's baseline: no prompt-cache breakpoints (the whole
+   * history resent at full price every turn) and the fix written as the whole file with
+   * write_file instead of an edit_file of the changed text.
+   */
+  original?: boolean;
 }
 
 const CONTEXT: RunnerContext = {
@@ -37,7 +49,7 @@ const CONTEXT: RunnerContext = {
 };
 
 /** A coder that looks around a lot before it fixes the bug: `turns` model calls, the last one submitting. */
-function wanderingScript(turns: number): ScriptedReply[] {
+function wanderingScript(turns: number, fix: ScriptedReply): ScriptedReply[] {
   const explore: ScriptedReply[] = [
     use('list_dir', { path: '.' }, 'Let me look at the repository layout first.'),
     use('read_file', { path: 'package.json' }),
@@ -53,7 +65,7 @@ function wanderingScript(turns: number): ScriptedReply[] {
   const script: ScriptedReply[] = [];
   for (let i = 0; script.length < turns - 3; i++) script.push(explore[i % explore.length] as ScriptedReply);
   script.push(
-    use('edit_file', { path: 'src/pricing.js', old_text: 'price * percent;', new_text: 'price * (percent / 100);' }),
+    fix,
     use('run_shell_command', { command: 'node --test' }),
     use('submit_changes', { summary: 'Apply the discount as a percentage\n\nTests pass.' }),
   );
@@ -65,7 +77,10 @@ function wanderingScript(turns: number): ScriptedReply[] {
  * the runner's real prompt, tools and cache breakpoints, and returns what its input cost. The
  * runner's test records it; the benchmark reuses it to compare against its baseline.
  */
-export async function measureLongSession({ turns = 15 }: { turns?: number } = {}): Promise<LongSessionCost> {
+export async function measureLongSession({
+  turns = 15,
+  original = false,
+}: LongSessionOptions = {}): Promise<LongSessionCost> {
   const fake = await FakeAnthropic.start();
   const sample = await createSampleRepo();
   const tmp = await makeTempDir('anton-long-session-');
@@ -79,12 +94,19 @@ export async function measureLongSession({ turns = 15 }: { turns?: number } = {}
       timeoutMs: 60_000,
       limits: shellLimits(60_000),
     });
-    fake.enqueue(...wanderingScript(turns));
+    const fix = original
+      ? use('write_file', {
+          path: SAMPLE_FIX.file,
+          content: (await readFile(join(dir, SAMPLE_FIX.file), 'utf8')).replace(SAMPLE_FIX.buggy, SAMPLE_FIX.fixed),
+        })
+      : use('edit_file', { path: SAMPLE_FIX.file, old_text: SAMPLE_FIX.buggy, new_text: SAMPLE_FIX.fixed });
+    fake.enqueue(...wanderingScript(turns, fix));
+    const createMessage = anthropicMessages(
+      { baseURL: fake.url, apiKey: fake.apiKey },
+      { maxRetries: 0, timeoutMs: 60_000 },
+    );
     const session = new CoderSession({
-      createMessage: anthropicMessages(
-        { baseURL: fake.url, apiKey: fake.apiKey },
-        { maxRetries: 0, timeoutMs: 60_000 },
-      ),
+      createMessage: original ? withoutCacheControl(createMessage) : createMessage,
       model: 'claude-sonnet-5-5',
       maxTokens: 8192,
       maxTurns: turns,
@@ -104,6 +126,7 @@ export async function measureLongSession({ turns = 15 }: { turns?: number } = {}
         (sum, u) => sum + u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
         0,
       ),
+      outputTokens: usagePerTurn.reduce((sum, u) => sum + u.output_tokens, 0),
       usagePerTurn,
     };
   } finally {
@@ -111,4 +134,13 @@ export async function measureLongSession({ turns = 15 }: { turns?: number } = {}
     await sample.cleanup();
     await tmp.cleanup();
   }
+}
+
+/** The same requests with every prompt-cache breakpoint removed. */
+function withoutCacheControl(createMessage: CreateMessage): CreateMessage {
+  return (params, options) =>
+    createMessage(
+      JSON.parse(JSON.stringify(params, (key, value) => (key === 'cache_control' ? undefined : value))),
+      options,
+    );
 }

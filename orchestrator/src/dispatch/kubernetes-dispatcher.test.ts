@@ -62,6 +62,15 @@ describe('KubernetesDispatcher', () => {
     expect(await dispatcher.status('00000000-0000-4000-8000-000000000000')).toBe('missing');
   });
 
+  it('refuses a task whose context cannot be written before creating anything', async () => {
+    // A payload no ingester lets through, from another publisher: JSON.stringify overflows on it.
+    const deep = JSON.parse(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
+    const req = { ...request(), task: makeTask({ raw_payload: { deep } }) };
+    await expect(dispatcher.dispatch(req, logger)).rejects.toThrow(PermanentError);
+    expect(fake.jobs('agents')).toEqual([]);
+    expect(fake.configMaps('agents')).toEqual([]);
+  });
+
   it('reads a finished runner by the outcome recorded on its Job: only a failure lets the incident retry', async () => {
     const api = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', logger);
     const statusWith = async (result: string) => {

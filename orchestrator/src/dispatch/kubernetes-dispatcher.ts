@@ -57,8 +57,11 @@ export class KubernetesDispatcher implements Dispatcher {
       dedupHash: request.dedupHash,
     };
     let job: V1Job;
+    let context: string;
     try {
       job = this.#renderer.render(jobRequest, this.#settings);
+      // Before anything is created: a context that cannot be written would leave a Job waiting forever.
+      context = `${JSON.stringify(buildRunnerContext(request), null, 2)}\n`;
     } catch (err) {
       throw new PermanentError(`cannot build the Job: ${(err as Error).message}`, { cause: err });
     }
@@ -88,7 +91,7 @@ export class KubernetesDispatcher implements Dispatcher {
         labels: jobLabels(jobRequest),
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: names.job, uid, controller: true }],
       },
-      data: { [CONTEXT_FILE]: `${JSON.stringify(buildRunnerContext(request), null, 2)}\n` },
+      data: { [CONTEXT_FILE]: context },
     };
     try {
       await withRetry('create ConfigMap', () => this.#api.createConfigMap(configMap), policy);

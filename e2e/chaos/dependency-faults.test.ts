@@ -1,5 +1,7 @@
-import { ANNOTATIONS, RunnerResult } from '@anton/contracts';
+import { randomUUID } from 'node:crypto';
+import { ANNOTATIONS, DEAD_LETTER_QUEUE, EXCHANGE, HEADERS, RunnerResult, TASK_CREATED } from '@anton/contracts';
 import { kubernetesStatusFault, type ScriptedReply, waitFor } from '@anton/testing';
+import amqp from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Pipeline } from '../src/harness/pipeline.ts';
 import { scriptedAnthropic } from '../src/harness/scripted-llm.ts';
@@ -185,4 +187,60 @@ describe('GitHub faults', () => {
     const first = RunnerResult.parse(JSON.parse(runs[0]?.terminationMessage ?? ''));
     expect(first).toMatchObject({ status: 'failed', reason: expect.stringMatching(/502|Server Error/) });
   });
+});
+
+describe('poison messages on the task queue (from a publisher other than the ingester)', () => {
+  async function publishRaw(body: string, messageId: string): Promise<void> {
+    const connection = await amqp.connect(pipeline.vhost.url);
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.publish(EXCHANGE, TASK_CREATED, Buffer.from(body), { messageId, persistent: true });
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it.each([
+    ['not JSON', () => '{"task_id": '],
+    ['not an AgentTask', () => JSON.stringify({ task_id: 'x', hello: 'world' })],
+    [
+      'a payload nested 100,000 levels deep',
+      () =>
+        `{"task_id":"${randomUUID()}","source":"jira","external_id":"POISON-1","title":"t","priority":"P3",` +
+        `"created_at":"2025-01-01T00:00:00Z","raw_payload":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+    ],
+  ])('%s: dead-lettered once with a reason, no Job, the orchestrator keeps running', async (_, body) => {
+    const messageId = randomUUID();
+    const jobsBefore = pipeline.runnerJobs().length;
+    const lettersBefore = (await queuedDeadLetterMessages()).length;
+    await publishRaw(body(), messageId);
+    const letters = await waitFor(
+      async () => {
+        const found = await queuedDeadLetterMessages();
+        return found.length > lettersBefore ? found.slice(lettersBefore) : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the dead letter' },
+    );
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.properties.messageId).toBe(messageId);
+    expect(String(letters[0]?.properties.headers?.[HEADERS.deadLetterReason] ?? '')).not.toBe('');
+    expect(pipeline.runnerJobs()).toHaveLength(jobsBefore);
+  });
+
+  /** The DLQ's messages, read without taking them. */
+  async function queuedDeadLetterMessages() {
+    const connection = await amqp.connect(pipeline.vhost.url);
+    try {
+      const channel = await connection.createChannel();
+      const messages = [];
+      for (;;) {
+        const message = await channel.get(DEAD_LETTER_QUEUE, { noAck: false });
+        if (!message) return messages;
+        messages.push(message);
+      }
+    } finally {
+      await connection.close();
+    }
+  }
 });

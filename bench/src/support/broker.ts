@@ -2,39 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { CONTENT_TYPE_JSON, declareTaskTopology, EXCHANGE, HEADERS, TASK_CREATED } from '@anton/contracts';
 import amqp from 'amqplib';
 
-export interface QueueDrain {
-  /** Messages taken so far. */
-  readonly count: number;
-  /** The body of the first message taken (a real published task, for the raw publisher). */
-  readonly first: Buffer | undefined;
-  close(): Promise<void>;
-}
-
-/** A consumer emptying `queue` as fast as the broker delivers (no ack round trips), counting. */
-export async function drainQueue(url: string, queue: string): Promise<QueueDrain> {
+/** One message taken from `queue` (a task the ingester published, for the raw publisher to repeat). */
+export async function takeOne(url: string, queue: string): Promise<Buffer | undefined> {
   const connection = await amqp.connect(url);
-  const channel = await connection.createChannel();
-  await declareTaskTopology(channel);
-  let count = 0;
-  let first: Buffer | undefined;
-  await channel.consume(
-    queue,
-    (message) => {
-      if (!message) return;
-      count += 1;
-      first ??= message.content;
-    },
-    { noAck: true },
-  );
-  return {
-    get count() {
-      return count;
-    },
-    get first() {
-      return first;
-    },
-    close: () => connection.close().catch(() => undefined),
-  };
+  try {
+    const channel = await connection.createChannel();
+    const message = await channel.get(queue, { noAck: true });
+    return message ? message.content : undefined;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }
 
 export interface RawPublisher {

@@ -19,13 +19,12 @@ export interface HttpLoadOptions {
   webhook: SignedWebhook;
   connections: number;
   seconds: number;
-  /** Fixed overall rate (requests/s); closed-loop as fast as possible when absent. */
-  rate?: number;
 }
 
 /**
- * autocannon against `url` with the same signed body on every request. Latencies are taken from
- * its `response` events (sub-millisecond) rather than its integer-millisecond histogram.
+ * autocannon against `url` with the same signed body on every request, as fast as the
+ * connections go. Latencies are taken from its `response` events (sub-millisecond) rather than
+ * its integer-millisecond histogram.
  */
 export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
@@ -38,7 +37,6 @@ export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
         body: options.webhook.body,
         connections: options.connections,
         duration: options.seconds,
-        ...(options.rate ? { overallRate: options.rate } : {}),
       },
       (err, result) => {
         if (err) return reject(err);

@@ -8,7 +8,7 @@ import { freePort } from '../support/free-port.ts';
 import { type JobWatch, watchJobs } from '../support/job-watch.ts';
 import { paced } from '../support/load.ts';
 import { NAMESPACE, openPullRequest, startPipeline } from '../support/pipeline.ts';
-import type { ProcessMemory } from '../support/process-memory.ts';
+import type { ProcessMemory } from '../support/process-usage.ts';
 import { metricSum, scrape } from '../support/prometheus.ts';
 import { recordedCalls } from '../support/recorded-calls.ts';
 import { type FigureResult, ratioOf } from '../support/report.ts';
@@ -32,6 +32,8 @@ interface Measured {
   saturation: { tasks: number; seconds: number; perSecond: number; missing: number };
   /** Right after start, and after the runs. */
   memory: { idle: ProcessMemory; end: ProcessMemory };
+  /** The process's own CPU time per task over the measured runs (not the fakes' or the broker's). */
+  cpuMsPerTask: number;
 }
 
 /**
@@ -95,10 +97,12 @@ export async function dispatchOverhead(ctx: BenchContext): Promise<FigureResult>
       ctx.progress(`figure 2: ${label}: warm-up`);
       await latencyRun(WARMUP_TASKS);
       ctx.progress(`figure 2: ${label}: ${RATE} tasks/s for ${SECONDS} s`);
+      const cpuBefore = await process.cpuMs();
       const latency = await latencyRun(RATE * SECONDS);
       ctx.progress(`figure 2: ${label}: ${SATURATION_TASKS} tasks at once`);
       const saturation = await saturationRun();
-      return { ...latency, saturation, memory: { idle, end: await process.memory() } };
+      const cpuMsPerTask = ((await process.cpuMs()) - cpuBefore) / (RATE * SECONDS + SATURATION_TASKS);
+      return { ...latency, saturation, memory: { idle, end: await process.memory() }, cpuMsPerTask };
     };
 
     const orchestrator = await pipeline.startOrchestrator('dispatch-orchestrator', { MAX_ACTIVE_JOBS: '100000' });
@@ -192,6 +196,14 @@ export async function dispatchOverhead(ctx: BenchContext): Promise<FigureResult>
           baseline: b.saturation.perSecond,
           baselineName: 'bare consumer',
           ratio: ratioOf(a.saturation.perSecond, b.saturation.perSecond),
+        },
+        {
+          figure: '2 CPU time per task (process itself)',
+          unit: 'ms',
+          anton: a.cpuMsPerTask,
+          baseline: b.cpuMsPerTask,
+          baselineName: 'bare consumer',
+          ratio: ratioOf(a.cpuMsPerTask, b.cpuMsPerTask),
         },
         {
           figure: '2 dispatch at saturation (PREFETCH=10)',

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type ProcessMemory, processMemory } from './process-memory.ts';
+import { type ProcessMemory, processCpuMs, processMemory } from './process-usage.ts';
 
 /** The repository root: services are started from their real entry points under it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,6 +35,8 @@ export interface ServiceOptions {
 
 export interface ServiceProcess {
   memory(): Promise<ProcessMemory>;
+  /** CPU time used so far, in ms. */
+  cpuMs(): Promise<number>;
   /** SIGTERM, then SIGKILL if it has not exited in time; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -81,7 +83,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     await stop();
     throw err;
   }
-  return { memory: () => processMemory(pid), stop };
+  return { memory: () => processMemory(pid), cpuMs: () => processCpuMs(pid), stop };
 }
 
 /** A readiness check: GET `url` answers 200. */

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { describeMachine, machineLine } from './support/machine.ts';
 import { type FigureResult, markdownTable } from './support/report.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+/** The services' logs of this many runs are kept (tens of MB each). */
+const KEPT_LOG_RUNS = 3;
 
 const FIGURES: Record<string, { title: string; run: (ctx: BenchContext) => Promise<FigureResult> }> = {
   ingester: { title: 'Ingester throughput and latency', run: ingesterThroughput },
@@ -39,6 +41,10 @@ async function main(): Promise<number> {
   const logDir = join(RESULTS_DIR, 'logs', stamp);
   const cacheDir = join(RESULTS_DIR, '.cache');
   await mkdir(logDir, { recursive: true });
+  const logRuns = (await readdir(join(RESULTS_DIR, 'logs'))).sort();
+  for (const old of logRuns.slice(0, -KEPT_LOG_RUNS)) {
+    await rm(join(RESULTS_DIR, 'logs', old), { recursive: true, force: true });
+  }
   await mkdir(cacheDir, { recursive: true });
   const tmpDir = await mkdtemp(join(tmpdir(), 'anton-bench-'));
   // A runner started as root runs the agent's commands as another user, who must reach its WORK_DIR.

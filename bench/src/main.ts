@@ -1,16 +1,13 @@
 /**
- * `pnpm bench` runs `node bench/src/main.ts`. The workspace packages resolve to their TypeScript
- * sources only under the `source` export condition, so without it this re-runs itself with it.
+ * `pnpm bench` runs `node --conditions=source bench/src/main.ts`: the workspace packages resolve
+ * to their TypeScript sources only under that export condition, so without it the figures'
+ * imports would fail to resolve; say how to run it instead.
  */
-import { spawn } from 'node:child_process';
-
 const hasSourceCondition = process.execArgv.some((arg) => /^--conditions?=source$/.test(arg));
 
 if (hasSourceCondition) {
   await import('./run.ts');
 } else {
-  const child = spawn(process.execPath, ['--conditions=source', ...process.argv.slice(1)], { stdio: 'inherit' });
-  // Ctrl-C reaches the child through the terminal's process group; only forward a direct SIGTERM.
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  console.error('run the benchmark with `pnpm bench` (or `node --conditions=source bench/src/main.ts`)');
+  process.exitCode = 2;
 }

@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { FakeHttpServer, type Fault, type FaultOptions, type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { ScriptError, ScriptedApiFake, type ScriptedReplyHandler } from '../scripted-api-fake.ts';
 import { AnthropicApiError, anthropicFault, invalid, sendAnthropicError } from './anthropic-errors.ts';
 import { writeMessageStream } from './message-stream.ts';
 import type { MessagesRequest } from './messages-request.ts';
 import { type CacheUsage, PromptCache, validateCacheControl } from './prompt-cache.ts';
-import { buildMessage, checkReply, type Ids, ScriptError, type ScriptedReply } from './scripted-reply.ts';
+import { buildMessage, checkReply, type Ids, type ScriptedReply } from './scripted-reply.ts';
 import { checkHeaders, validateRequest } from './validate-request.ts';
 
 export { AnthropicApiError, type AnthropicErrorType } from './anthropic-errors.ts';
@@ -34,10 +35,8 @@ export interface AnthropicUsageRecord extends CacheUsage {
   output_tokens: number;
 }
 
-export type AnthropicReplyHandler = (
-  request: MessagesRequest,
-  recorded: RecordedRequest,
-) => ScriptedReply | Promise<ScriptedReply>;
+/** Answers requests once the queue is empty; may throw an AnthropicApiError to answer with that error. */
+export type AnthropicReplyHandler = ScriptedReplyHandler<MessagesRequest, ScriptedReply>;
 
 const MESSAGES_PATH = '/v1/messages';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -51,41 +50,28 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
  * own contract, or a request with no script left, is a test bug: it is answered with a 500 that
  * names the problem (without inviting a retry) and kept in `failures`.
  */
-export class FakeAnthropic {
+export class FakeAnthropic extends ScriptedApiFake<MessagesRequest, ScriptedReply> {
   readonly apiKey: string;
   /** One record per answered request, in order. */
   readonly usageLog: AnthropicUsageRecord[] = [];
-  /** Script errors: replies that break the request's contract, or requests nothing was scripted for. */
-  readonly failures: string[] = [];
-  readonly #server = new FakeHttpServer();
   readonly #cache: PromptCache;
   readonly #models: string[] | undefined;
-  #queue: ScriptedReply[] = [];
-  #handler: AnthropicReplyHandler | undefined;
-  #counter = 0;
   readonly #ids: Ids = {
-    message: () => `msg_fake${this.#next()}`,
-    toolUse: () => `toolu_fake${this.#next()}`,
+    message: () => `msg_fake${this.nextId()}`,
+    toolUse: () => `toolu_fake${this.nextId()}`,
   };
 
   private constructor(options: FakeAnthropicOptions) {
+    super(MESSAGES_PATH, 'reply');
     this.apiKey = options.apiKey ?? 'sk-ant-api03-fake-key';
     this.#models = options.models;
     this.#cache = new PromptCache(options.minCacheableTokens ?? 1024, options.now ?? Date.now);
-    this.#server.route('POST', MESSAGES_PATH, (req, res) => this.#answer(req, res));
-    this.#server.notFound = (_req, res) =>
-      sendAnthropicError(res, new AnthropicApiError('not_found_error', 'Not Found'), this.#requestId());
   }
 
   static async start(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
     const fake = new FakeAnthropic(options);
-    await fake.#server.listen();
+    await fake.listen();
     return fake;
-  }
-
-  /** The SDK's baseURL (the SDK adds `/v1/messages`). */
-  get url(): string {
-    return this.#server.url;
   }
 
   /** Same records as `usageLog`. */
@@ -93,63 +79,24 @@ export class FakeAnthropic {
     return this.usageLog;
   }
 
-  get requests(): RecordedRequest[] {
-    return this.#server.requests;
-  }
-
-  received(path?: string | RegExp, method?: string): RecordedRequest[] {
-    return this.#server.received(path, method);
-  }
-
-  /** Replies for the next requests, consumed in order before any handler is asked. */
-  enqueue(...replies: ScriptedReply[]): this {
-    this.#queue.push(...replies);
-    return this;
-  }
-
-  /** Answers requests once the queue is empty. May throw an AnthropicApiError to answer with that error. */
-  setHandler(handler: AnthropicReplyHandler): this {
-    this.#handler = handler;
-    return this;
-  }
-
-  inject(fault: Fault, options: FaultOptions = {}): this {
-    this.#server.inject(fault, options);
-    return this;
-  }
-
-  clearFaults(): void {
-    this.#server.clearFaults();
-  }
-
   /** The next `times` requests get 529 overloaded_error. */
   overloaded(times = 1): this {
-    return this.#fault(anthropicFault('overloaded_error', 'Overloaded', this.#requestId()), times);
+    return this.fault(anthropicFault('overloaded_error', 'Overloaded', this.requestId()), times);
   }
 
   /** The next `times` requests get 429 rate_limit_error with `retry-after` (seconds, may be fractional). */
   rateLimited(retryAfterSeconds: number, times = 1): this {
     const message =
       'This request would exceed the rate limit for your organization. Please retry after the time in the retry-after header.';
-    const fault = anthropicFault('rate_limit_error', message, this.#requestId(), {
+    const fault = anthropicFault('rate_limit_error', message, this.requestId(), {
       'retry-after': String(retryAfterSeconds),
     });
-    return this.#fault(fault, times);
+    return this.fault(fault, times);
   }
 
   /** The next `times` requests get 500 api_error. */
   serverError(times = 1): this {
-    return this.#fault(anthropicFault('api_error', 'Internal server error', this.#requestId()), times);
-  }
-
-  /** The next `times` requests are answered only after `ms` (a client that gives up first gets nothing). */
-  slowAnswer(ms: number, times = 1): this {
-    return this.#fault({ kind: 'delay', ms }, times);
-  }
-
-  /** The next `times` requests have their connection dropped without an answer. */
-  dropConnection(times = 1): this {
-    return this.#fault({ kind: 'drop' }, times);
+    return this.fault(anthropicFault('api_error', 'Internal server error', this.requestId()), times);
   }
 
   /**
@@ -177,55 +124,44 @@ export class FakeAnthropic {
     this.#cache.clear();
   }
 
-  close(): Promise<void> {
-    return this.#server.close();
+  protected override async respond(recorded: RecordedRequest, res: ServerResponse, requestId: string): Promise<void> {
+    if (recorded.body.length > MAX_BODY_BYTES) {
+      throw new AnthropicApiError('request_too_large', 'Request exceeds the maximum allowed number of bytes.');
+    }
+    const version = checkHeaders(recorded.headers, this.apiKey);
+    if (recorded.json === undefined) throw invalid('There was an error parsing the body: the body is not valid JSON');
+    const request = validateRequest(recorded.json, version, this.#models);
+    validateCacheControl(request);
+    const message =
+      request.max_tokens === 0
+        ? this.#warmUp(request)
+        : buildMessage(await this.#reply(request, recorded), request, this.#ids);
+    Object.assign(message.usage, this.#cache.account(request));
+    this.usageLog.push({
+      model: request.model,
+      input_tokens: message.usage.input_tokens,
+      output_tokens: message.usage.output_tokens,
+      cache_read_input_tokens: message.usage.cache_read_input_tokens,
+      cache_creation_input_tokens: message.usage.cache_creation_input_tokens,
+      cache_creation: { ...message.usage.cache_creation },
+    });
+    if (request.stream) writeMessageStream(res, message, requestId);
+    else sendJson(res, 200, message, { 'request-id': requestId });
   }
 
-  #fault(fault: Fault, times: number): this {
-    return this.inject(fault, { times, method: 'POST', path: MESSAGES_PATH });
-  }
-
-  #next(): string {
-    this.#counter += 1;
-    return String(this.#counter).padStart(16, '0');
-  }
-
-  #requestId(): string {
-    return `req_fake${this.#next()}`;
-  }
-
-  async #answer(recorded: RecordedRequest, res: ServerResponse): Promise<void> {
-    const requestId = this.#requestId();
-    try {
-      if (recorded.body.length > MAX_BODY_BYTES) {
-        throw new AnthropicApiError('request_too_large', 'Request exceeds the maximum allowed number of bytes.');
-      }
-      const version = checkHeaders(recorded.headers, this.apiKey);
-      if (recorded.json === undefined) throw invalid('There was an error parsing the body: the body is not valid JSON');
-      const request = validateRequest(recorded.json, version, this.#models);
-      validateCacheControl(request);
-      const message =
-        request.max_tokens === 0
-          ? this.#warmUp(request)
-          : buildMessage(await this.#reply(request, recorded), request, this.#ids);
-      Object.assign(message.usage, this.#cache.account(request));
-      this.usageLog.push({
-        model: request.model,
-        input_tokens: message.usage.input_tokens,
-        output_tokens: message.usage.output_tokens,
-        cache_read_input_tokens: message.usage.cache_read_input_tokens,
-        cache_creation_input_tokens: message.usage.cache_creation_input_tokens,
-        cache_creation: { ...message.usage.cache_creation },
-      });
-      if (request.stream) writeMessageStream(res, message, requestId);
-      else sendJson(res, 200, message, { 'request-id': requestId });
-    } catch (err) {
-      if (err instanceof AnthropicApiError) return sendAnthropicError(res, err, requestId);
-      if (!(err instanceof ScriptError)) throw err;
-      this.failures.push(err.message);
+  protected override sendError(res: ServerResponse, err: unknown, requestId: string): void {
+    if (err instanceof ScriptError) {
       const error = new AnthropicApiError('api_error', `FakeAnthropic script error: ${err.message}`);
       sendAnthropicError(res, error, requestId, false);
+    } else if (err instanceof AnthropicApiError) {
+      sendAnthropicError(res, err, requestId);
+    } else {
+      throw err;
     }
+  }
+
+  protected override notFoundError(): AnthropicApiError {
+    return new AnthropicApiError('not_found_error', 'Not Found');
   }
 
   /** max_tokens 0 only fills the prompt cache: no content, no output, and no script consumed. */
@@ -236,10 +172,7 @@ export class FakeAnthropic {
   }
 
   async #reply(request: MessagesRequest, recorded: RecordedRequest): Promise<ScriptedReply> {
-    const reply = this.#queue.shift() ?? (await this.#handler?.(request, recorded));
-    if (reply === undefined) {
-      throw new ScriptError(`no scripted reply left and no handler set (request ${this.requests.length})`);
-    }
+    const reply = await this.scriptedReply(request, recorded);
     checkReply(reply, request);
     return reply;
   }

@@ -1,5 +1,6 @@
 import { estimateTokens } from '../estimate-tokens.ts';
 import { compileJsonSchema, schemaMismatch } from '../json-schema-check.ts';
+import { ScriptError } from '../scripted-api-fake.ts';
 import type { MessagesRequest } from './messages-request.ts';
 import { isCustomTool } from './messages-request.ts';
 
@@ -13,11 +14,6 @@ export type ScriptedBlock =
 export interface ScriptedReply {
   content: ScriptedBlock[];
   stop_reason?: StopReason;
-}
-
-/** A script that breaks the request's own contract: a bug in the test, reported loudly. */
-export class ScriptError extends Error {
-  override name = 'ScriptError';
 }
 
 /** Checks that a scripted reply is one the real model could give to this request. */

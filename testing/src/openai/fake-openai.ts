@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { FakeHttpServer, type Fault, type FaultOptions, type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { ScriptError, ScriptedApiFake, type ScriptedReplyHandler } from '../scripted-api-fake.ts';
 import type { ChatRequest } from './chat-request.ts';
 import { badRequest, OpenAIApiError, openAIFault, sendOpenAIError } from './openai-errors.ts';
 import { ChatPromptCache } from './prompt-cache.ts';
 import {
   buildCompletion,
   type CompletionIds,
-  CompletionScriptError,
   checkCompletion,
   type ScriptedCompletion,
 } from './scripted-completion.ts';
@@ -35,10 +35,8 @@ export interface OpenAIUsageRecord {
   cached_tokens: number;
 }
 
-export type ChatCompletionHandler = (
-  request: ChatRequest,
-  recorded: RecordedRequest,
-) => ScriptedCompletion | Promise<ScriptedCompletion>;
+/** Answers requests once the queue is empty; may throw an OpenAIApiError to answer with that error. */
+export type ChatCompletionHandler = ScriptedReplyHandler<ChatRequest, ScriptedCompletion>;
 
 const COMPLETIONS_PATH = '/v1/chat/completions';
 
@@ -54,80 +52,34 @@ const COMPLETIONS_PATH = '/v1/chat/completions';
  * json_schema), or a request with no script left, is answered with a 500 naming the problem
  * (without inviting a retry) and kept in `failures`.
  */
-export class FakeOpenAI {
+export class FakeOpenAI extends ScriptedApiFake<ChatRequest, ScriptedCompletion> {
   readonly apiKey: string;
   readonly usageLog: OpenAIUsageRecord[] = [];
-  /** Script errors: completions that break the request's contract, or requests nothing was scripted for. */
-  readonly failures: string[] = [];
-  readonly #server = new FakeHttpServer();
   readonly #cache: ChatPromptCache;
   readonly #models: string[] | undefined;
   readonly #now: () => number;
-  #queue: ScriptedCompletion[] = [];
-  #handler: ChatCompletionHandler | undefined;
-  #counter = 0;
   readonly #ids: CompletionIds = {
-    completion: () => `chatcmpl-fake${this.#next()}`,
-    toolCall: () => `call_fake${this.#next()}`,
+    completion: () => `chatcmpl-fake${this.nextId()}`,
+    toolCall: () => `call_fake${this.nextId()}`,
   };
 
   private constructor(options: FakeOpenAIOptions) {
+    super(COMPLETIONS_PATH, 'completion');
     this.apiKey = options.apiKey ?? 'sk-proj-fake-key';
     this.#models = options.models;
     this.#now = options.now ?? Date.now;
     this.#cache = new ChatPromptCache(options.minCacheableTokens ?? 1024, this.#now);
-    this.#server.route('POST', COMPLETIONS_PATH, (req, res) => this.#answer(req, res));
-    this.#server.notFound = (req, res) =>
-      sendOpenAIError(
-        res,
-        new OpenAIApiError(404, `Invalid URL (${req.method} ${req.path})`, { type: 'invalid_request_error' }),
-        this.#requestId(),
-      );
   }
 
   static async start(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
     const fake = new FakeOpenAI(options);
-    await fake.#server.listen();
+    await fake.listen();
     return fake;
-  }
-
-  /** The server's root URL. */
-  get url(): string {
-    return this.#server.url;
   }
 
   /** The SDK's baseURL: `url + '/v1'` (the SDK adds `/chat/completions`). */
   get baseURL(): string {
-    return `${this.#server.url}/v1`;
-  }
-
-  get requests(): RecordedRequest[] {
-    return this.#server.requests;
-  }
-
-  received(path?: string | RegExp, method?: string): RecordedRequest[] {
-    return this.#server.received(path, method);
-  }
-
-  /** Completions for the next requests, consumed in order before any handler is asked. */
-  enqueue(...replies: ScriptedCompletion[]): this {
-    this.#queue.push(...replies);
-    return this;
-  }
-
-  /** Answers requests once the queue is empty. May throw an OpenAIApiError to answer with that error. */
-  setHandler(handler: ChatCompletionHandler): this {
-    this.#handler = handler;
-    return this;
-  }
-
-  inject(fault: Fault, options: FaultOptions = {}): this {
-    this.#server.inject(fault, options);
-    return this;
-  }
-
-  clearFaults(): void {
-    this.#server.clearFaults();
+    return `${this.url}/v1`;
   }
 
   /** The next `times` requests get 429 rate_limit_exceeded with `retry-after` (seconds, may be fractional). */
@@ -137,7 +89,7 @@ export class FakeOpenAI {
       type: 'requests',
       code: 'rate_limit_exceeded',
     };
-    return this.#fault(openAIFault(429, error, this.#requestId(), { 'retry-after': String(retryAfterSeconds) }), times);
+    return this.fault(openAIFault(429, error, this.requestId(), { 'retry-after': String(retryAfterSeconds) }), times);
   }
 
   /** The next `times` requests get 500 server_error. */
@@ -147,81 +99,56 @@ export class FakeOpenAI {
       type: 'server_error',
       code: null,
     };
-    return this.#fault(openAIFault(500, error, this.#requestId()), times);
+    return this.fault(openAIFault(500, error, this.requestId()), times);
   }
 
   /** The next `times` requests get 503, OpenAI's overload answer. */
   overloaded(times = 1): this {
     const error = { message: 'The server is overloaded or not ready yet.', type: 'server_error', code: null };
-    return this.#fault(openAIFault(503, error, this.#requestId()), times);
-  }
-
-  /** The next `times` requests are answered only after `ms` (a client that gives up first gets nothing). */
-  slowAnswer(ms: number, times = 1): this {
-    return this.#fault({ kind: 'delay', ms }, times);
-  }
-
-  /** The next `times` requests have their connection dropped without an answer. */
-  dropConnection(times = 1): this {
-    return this.#fault({ kind: 'drop' }, times);
+    return this.fault(openAIFault(503, error, this.requestId()), times);
   }
 
   clearCache(): void {
     this.#cache.clear();
   }
 
-  close(): Promise<void> {
-    return this.#server.close();
+  protected override async respond(recorded: RecordedRequest, res: ServerResponse, requestId: string): Promise<void> {
+    checkAuth(recorded.headers, this.apiKey);
+    if (recorded.json === undefined) throw badRequest('We could not parse the JSON body of your request.');
+    const request = validateChatRequest(recorded.json, this.#models);
+    if (request.stream) throw new ScriptError('FakeOpenAI does not emulate streaming (stream: true)');
+    if (typeof request.n === 'number' && request.n !== 1) throw new ScriptError('FakeOpenAI answers n = 1 only');
+    const reply = await this.scriptedReply(request, recorded);
+    checkCompletion(reply, request);
+    const completion = buildCompletion(reply, request, this.#ids, Math.floor(this.#now() / 1000));
+    const { prompt_tokens, cached_tokens } = this.#cache.account(request);
+    const usage = completion.usage;
+    usage.prompt_tokens = prompt_tokens;
+    usage.prompt_tokens_details.cached_tokens = cached_tokens;
+    usage.total_tokens = prompt_tokens + usage.completion_tokens;
+    this.usageLog.push({
+      model: request.model,
+      prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      cached_tokens,
+    });
+    sendJson(res, 200, completion, { 'x-request-id': requestId, 'openai-processing-ms': '1' });
   }
 
-  #fault(fault: Fault, times: number): this {
-    return this.inject(fault, { times, method: 'POST', path: COMPLETIONS_PATH });
-  }
-
-  #next(): string {
-    this.#counter += 1;
-    return String(this.#counter).padStart(16, '0');
-  }
-
-  #requestId(): string {
-    return `req_fake${this.#next()}`;
-  }
-
-  async #answer(recorded: RecordedRequest, res: ServerResponse): Promise<void> {
-    const requestId = this.#requestId();
-    try {
-      checkAuth(recorded.headers, this.apiKey);
-      if (recorded.json === undefined) throw badRequest('We could not parse the JSON body of your request.');
-      const request = validateChatRequest(recorded.json, this.#models);
-      if (request.stream) throw new CompletionScriptError('FakeOpenAI does not emulate streaming (stream: true)');
-      if (typeof request.n === 'number' && request.n !== 1)
-        throw new CompletionScriptError('FakeOpenAI answers n = 1 only');
-      const reply = this.#queue.shift() ?? (await this.#handler?.(request, recorded));
-      if (reply === undefined) {
-        throw new CompletionScriptError(
-          `no scripted completion left and no handler set (request ${this.requests.length})`,
-        );
-      }
-      checkCompletion(reply, request);
-      const completion = buildCompletion(reply, request, this.#ids, Math.floor(this.#now() / 1000));
-      const { prompt_tokens, cached_tokens } = this.#cache.account(request);
-      const usage = completion.usage;
-      usage.prompt_tokens = prompt_tokens;
-      usage.prompt_tokens_details.cached_tokens = cached_tokens;
-      usage.total_tokens = prompt_tokens + usage.completion_tokens;
-      this.usageLog.push({
-        model: request.model,
-        prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        cached_tokens,
-      });
-      sendJson(res, 200, completion, { 'x-request-id': requestId, 'openai-processing-ms': '1' });
-    } catch (err) {
-      if (err instanceof OpenAIApiError) return sendOpenAIError(res, err, requestId);
-      if (!(err instanceof CompletionScriptError)) throw err;
-      this.failures.push(err.message);
+  protected override sendError(res: ServerResponse, err: unknown, requestId: string): void {
+    if (err instanceof ScriptError) {
       const error = new OpenAIApiError(500, `FakeOpenAI script error: ${err.message}`, { type: 'server_error' });
       sendOpenAIError(res, error, requestId, false);
+    } else if (err instanceof OpenAIApiError) {
+      sendOpenAIError(res, err, requestId);
+    } else {
+      throw err;
     }
+  }
+
+  protected override notFoundError(recorded: RecordedRequest): OpenAIApiError {
+    return new OpenAIApiError(404, `Invalid URL (${recorded.method} ${recorded.path})`, {
+      type: 'invalid_request_error',
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { estimateTokens } from '../estimate-tokens.ts';
 import { compileJsonSchema, schemaMismatch } from '../json-schema-check.ts';
+import { ScriptError } from '../scripted-api-fake.ts';
 import type { ChatRequest } from './chat-request.ts';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -15,11 +16,6 @@ export interface ScriptedCompletion {
   finish_reason?: FinishReason;
 }
 
-/** A script that breaks the request's own contract: a bug in the test, reported loudly. */
-export class CompletionScriptError extends Error {
-  override name = 'CompletionScriptError';
-}
-
 function parseJson(text: string): { value: unknown } | undefined {
   try {
     return { value: JSON.parse(text) };
@@ -33,33 +29,31 @@ export function checkCompletion(reply: ScriptedCompletion, request: ChatRequest)
   const calls = reply.tool_calls ?? [];
   const content = reply.content ?? null;
   if (content === null && calls.length === 0 && reply.refusal === undefined) {
-    throw new CompletionScriptError('a scripted completion needs content, tool_calls or a refusal');
+    throw new ScriptError('a scripted completion needs content, tool_calls or a refusal');
   }
   const tools = new Map((request.tools ?? []).map((tool) => [tool.function.name, tool.function]));
   for (const call of calls) {
     const fn = tools.get(call.name);
-    if (!fn) throw new CompletionScriptError(`the completion calls '${call.name}', which the request does not offer`);
+    if (!fn) throw new ScriptError(`the completion calls '${call.name}', which the request does not offer`);
     if (fn.strict === true && fn.parameters) {
       const args = typeof call.arguments === 'string' ? parseJson(call.arguments)?.value : call.arguments;
       const compiled = compileJsonSchema(fn.parameters);
       const mismatch = 'validate' in compiled ? schemaMismatch(compiled.validate, args) : compiled.error;
       if (mismatch)
-        throw new CompletionScriptError(
-          `the arguments of strict function '${call.name}' break its parameters: ${mismatch}`,
-        );
+        throw new ScriptError(`the arguments of strict function '${call.name}' break its parameters: ${mismatch}`);
     }
   }
   const choice = request.tool_choice;
   if (choice === 'none' && calls.length > 0)
-    throw new CompletionScriptError("tool_choice is 'none' but the completion calls a tool");
+    throw new ScriptError("tool_choice is 'none' but the completion calls a tool");
   if ((choice === 'required' || typeof choice === 'object') && calls.length === 0) {
-    throw new CompletionScriptError('tool_choice forces a tool call, but the completion makes none');
+    throw new ScriptError('tool_choice forces a tool call, but the completion makes none');
   }
   if (typeof choice === 'object' && calls.some((call) => call.name !== choice.function.name)) {
-    throw new CompletionScriptError(`tool_choice forces '${choice.function.name}', but the completion calls another`);
+    throw new ScriptError(`tool_choice forces '${choice.function.name}', but the completion calls another`);
   }
   if (request.parallel_tool_calls === false && calls.length > 1) {
-    throw new CompletionScriptError('parallel_tool_calls is false, but the completion makes more than one call');
+    throw new ScriptError('parallel_tool_calls is false, but the completion makes more than one call');
   }
   checkStructuredContent(content, reply, request);
 }
@@ -69,13 +63,12 @@ function checkStructuredContent(content: string | null, reply: ScriptedCompletio
   const format = request.response_format;
   if (content === null || reply.finish_reason === 'length' || format === undefined || format.type === 'text') return;
   const parsed = parseJson(content);
-  if (!parsed)
-    throw new CompletionScriptError(`response_format ${format.type} needs JSON content, got: ${content.slice(0, 80)}`);
+  if (!parsed) throw new ScriptError(`response_format ${format.type} needs JSON content, got: ${content.slice(0, 80)}`);
   if (format.type !== 'json_schema' || format.json_schema.strict !== true || !format.json_schema.schema) return;
   const compiled = compileJsonSchema(format.json_schema.schema);
   const mismatch = 'validate' in compiled ? schemaMismatch(compiled.validate, parsed.value) : compiled.error;
   if (mismatch) {
-    throw new CompletionScriptError(`the content breaks the json_schema '${format.json_schema.name}': ${mismatch}`);
+    throw new ScriptError(`the content breaks the json_schema '${format.json_schema.name}': ${mismatch}`);
   }
 }
 
@@ -109,7 +102,7 @@ export function buildCompletion(reply: ScriptedCompletion, request: ChatRequest,
   const used = completionTokens(message.content, toolCalls);
   const limit = request.max_completion_tokens ?? request.max_tokens;
   if (typeof limit === 'number' && used > limit && reply.finish_reason !== 'length') {
-    throw new CompletionScriptError(
+    throw new ScriptError(
       `the completion needs about ${used} tokens but the limit is ${limit}; raise it or script finish_reason 'length'`,
     );
   }

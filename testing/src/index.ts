@@ -11,5 +11,6 @@ export * from './jira/fake-jira.ts';
 export * from './kubernetes/fake-kubernetes.ts';
 export * from './openai/fake-openai.ts';
 export * from './rabbitmq.ts';
+export * from './service-process.ts';
 export * from './tcp-proxy.ts';
 export * from './wait-for.ts';

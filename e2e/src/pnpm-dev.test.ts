@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { createTestVhost, type TestVhost } from '@anton/testing';
+import { createTestVhost, type LogLine, REPO_ROOT, ServiceProcess, serviceEntry, type TestVhost } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './harness/free-port.ts';
 import { FIXTURES_DIR } from './harness/sample-webhooks.ts';
-import { type LogLine, REPO_ROOT, ServiceProcess, serviceEntry } from './harness/service-process.ts';
 
 // `pnpm dev` is `node scripts/dev.ts`: started here the same way, with no keys in its environment.
 let vhost: TestVhost;

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS, RUNNER_APP } from '@anton/contracts';
-import type { FakeKubernetes, KubeObject } from '@anton/testing';
+import { type FakeKubernetes, type KubeObject, REPO_ROOT, ServiceProcess } from '@anton/testing';
 import {
   allContainers,
   type ContainerSpec,
@@ -14,7 +14,6 @@ import {
   resolveEnv,
   type SecretStore,
 } from './pod-host-mapping.ts';
-import { REPO_ROOT, ServiceProcess } from './service-process.ts';
 
 /** Kubernetes keeps this much of a termination message (and of the log tail it falls back to). */
 const TERMINATION_MESSAGE_BYTES = 4096;

@@ -27,14 +27,16 @@ import {
   FakeOpenAI,
   type GitHttpServer,
   type KubeObject,
+  type LogLine,
   type SampleRepo,
+  ServiceProcess,
+  serviceEntry,
   startGitHttpServer,
   type TestVhost,
 } from '@anton/testing';
 import { Kubelet } from './kubelet.ts';
 import { SAMPLE_KEYS } from './sample-webhooks.ts';
 import { scriptSampleFix } from './scripted-llm.ts';
-import { type LogLine, ServiceProcess, serviceEntry } from './service-process.ts';
 
 export const NAMESPACE = 'agents';
 /** One GitHub token serves the API and git, as a GitHub App installation token does. */

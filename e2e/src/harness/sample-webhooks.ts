@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './service-process.ts';
+import { REPO_ROOT } from '@anton/testing';
 
 /** The keys the e2e routing config maps to the sample repository. */
 export const SAMPLE_KEYS = {

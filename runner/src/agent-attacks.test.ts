@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type MessagesRequest, runGit } from '@anton/testing';
+import { runGit } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyProcess, runRunnerProcess, startProxyProcess } from './testing/processes.ts';
-import { approve, HARNESS_GITHUB_TOKEN, type RunnerHarness, startRunnerHarness } from './testing/runner-harness.ts';
+import { isDead, type ProxyProcess, runRunnerProcess, startProxyProcess } from './testing/processes.ts';
+import { approve, type RunnerHarness, startRunnerHarness, toolResults } from './testing/runner-harness.ts';
 import { use } from './testing/scripted-coder.ts';
 import { LIMITS } from './tools/output-limits.ts';
 
@@ -14,28 +14,6 @@ import { LIMITS } from './tools/output-limits.ts';
 // processes that outlive their command, and a flood of output.
 const TASK_ID = '7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 const KUBE_SECRET = 'kube-token-must-not-leak-4f1c';
-
-function toolResults(h: RunnerHarness): string[] {
-  const last = h.anthropic.received('/v1/messages').at(-1)?.json as MessagesRequest | undefined;
-  return (last?.messages ?? []).flatMap((message) =>
-    typeof message.content === 'string'
-      ? []
-      : message.content.flatMap((block) =>
-          block.type === 'tool_result'
-            ? [typeof block.content === 'string' ? block.content : JSON.stringify(block.content)]
-            : [],
-        ),
-  );
-}
-
-async function isDead(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 describe('the agent as attacker (node src/main.ts with its credential proxy)', () => {
   let h: RunnerHarness;
@@ -49,13 +27,7 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
     proxy = await startProxyProcess({
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       TASK_ID,
-      ANTHROPIC_API_KEY: h.anthropic.apiKey,
-      OPENAI_API_KEY: h.openai.apiKey,
-      GITHUB_TOKEN: HARNESS_GITHUB_TOKEN,
-      ANTHROPIC_BASE_URL: h.anthropic.url,
-      OPENAI_BASE_URL: h.openai.baseURL,
-      GITHUB_API_URL: h.github.url,
-      ALLOWED_REPOSITORY: h.repoUrl,
+      ...h.proxyEnv(),
     });
     // A developer's machine: a kubeconfig in the runner's home and one named by KUBECONFIG.
     home = join(h.tmp.path, 'home');
@@ -64,13 +36,7 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
     const config = `apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: ${KUBE_SECRET}}}]\n`;
     await writeFile(join(home, '.kube', 'config'), config, { mode: 0o600 });
     await writeFile(kubeconfig, config, { mode: 0o600 });
-    secrets = [
-      h.anthropic.apiKey,
-      h.openai.apiKey,
-      HARNESS_GITHUB_TOKEN,
-      Buffer.from(`x-access-token:${HARNESS_GITHUB_TOKEN}`).toString('base64'),
-      KUBE_SECRET,
-    ];
+    secrets = [...h.secrets, KUBE_SECRET];
   });
   afterAll(async () => {
     await proxy?.stop();

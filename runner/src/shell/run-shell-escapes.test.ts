@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@anton/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isDead } from '../testing/processes.ts';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.ts';
 import { type AgentUser, agentUserFor } from './agent-user.ts';
 import { createShellRunner, type ShellRunnerOptions } from './run-shell.ts';
@@ -12,15 +13,6 @@ import { shellEnvironment } from './shell-env.ts';
 // the runner does about it. The agent-user cases need the test to run as root (as the suite does
 // here and in CI): that is when the runner gives the agent a uid of its own.
 const limits = { maxProcesses: 4096, maxFileBytes: 64 * 1024 * 1024, cpuSeconds: 60 };
-
-async function isDead(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 async function pidsIn(dir: string): Promise<number[]> {
   const names = (await readdir(dir)).filter((name) => name.startsWith('pid'));

@@ -4,22 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '@anton/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isDead } from '../testing/processes.ts';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.ts';
 import { createShellRunner, type ShellRunnerOptions } from './run-shell.ts';
 import { shellEnvironment } from './shell-env.ts';
 
 const execFileAsync = promisify(execFile);
 const limits = { maxProcesses: 4096, maxFileBytes: 64 * 1024 * 1024, cpuSeconds: 60 };
-
-/** Gone, or a zombie waiting for init to reap it: either way no longer running. */
-async function isDead(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 describe('shell runner', () => {
   let tmp: TempDir;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /** The runner package, where both entry points run from (as in the image: /app). */
@@ -78,4 +79,14 @@ export function runRunnerProcess(env: Record<string, string>): Promise<RunnerRun
       resolve({ exitCode, stdout, stderr, lines });
     });
   });
+}
+
+/** Gone, or a zombie waiting for init to reap it: either way no longer running. */
+export async function isDead(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }

@@ -1,26 +1,11 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { MessagesRequest } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyProcess, runRunnerProcess, startProxyProcess } from './testing/processes.ts';
-import { approve, HARNESS_GITHUB_TOKEN, type RunnerHarness, startRunnerHarness } from './testing/runner-harness.ts';
+import { approve, type RunnerHarness, startRunnerHarness, toolResults } from './testing/runner-harness.ts';
 import { sampleFixScript, use } from './testing/scripted-coder.ts';
 
 const TASK_ID = '0b7e5a52-3c1f-4d8e-9a6b-2f4c8d1e7a90';
-
-/** Every tool result the runner sent back to the model, across all requests. */
-function toolResults(h: RunnerHarness): string[] {
-  const last = h.anthropic.received('/v1/messages').at(-1)?.json as MessagesRequest | undefined;
-  return (last?.messages ?? []).flatMap((message) =>
-    typeof message.content === 'string'
-      ? []
-      : message.content.flatMap((block) =>
-          block.type === 'tool_result'
-            ? [typeof block.content === 'string' ? block.content : JSON.stringify(block.content)]
-            : [],
-        ),
-  );
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -30,27 +15,14 @@ async function filesUnder(dir: string): Promise<string[]> {
 describe('runner entry point (node src/main.ts, as the image runs it)', () => {
   let h: RunnerHarness;
   let proxy: ProxyProcess;
-  let secrets: string[];
 
   beforeAll(async () => {
     h = await startRunnerHarness();
     proxy = await startProxyProcess({
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       TASK_ID,
-      ANTHROPIC_API_KEY: h.anthropic.apiKey,
-      OPENAI_API_KEY: h.openai.apiKey,
-      GITHUB_TOKEN: HARNESS_GITHUB_TOKEN,
-      ANTHROPIC_BASE_URL: h.anthropic.url,
-      OPENAI_BASE_URL: h.openai.baseURL,
-      GITHUB_API_URL: h.github.url,
-      ALLOWED_REPOSITORY: h.repoUrl,
+      ...h.proxyEnv(),
     });
-    secrets = [
-      h.anthropic.apiKey,
-      h.openai.apiKey,
-      HARNESS_GITHUB_TOKEN,
-      Buffer.from(`x-access-token:${HARNESS_GITHUB_TOKEN}`).toString('base64'),
-    ];
   });
   afterAll(async () => {
     await proxy?.stop();
@@ -91,10 +63,10 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
     expect(h.gitServer.requests.every((r) => r.authorized)).toBe(true);
     for (const file of await filesUnder(run.workDir)) {
       const content = await readFile(file, 'latin1');
-      for (const secret of [...secrets, proxy.url])
+      for (const secret of [...h.secrets, proxy.url])
         expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
     }
-    for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
+    for (const secret of h.secrets) expect(run.stdout + run.stderr).not.toContain(secret);
   });
 
   it('proxy mode: an agent trying to escape gets nothing secret and changes nothing outside', async () => {
@@ -130,7 +102,7 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
     const results = toolResults(h);
     expect(results).toHaveLength(14); // the submit_changes result is never sent
     const all = results.join('\n');
-    for (const secret of [...secrets, proxy.url, 'CREDENTIAL_PROXY_URL', `:${new URL(proxy.url).port}`]) {
+    for (const secret of [...h.secrets, proxy.url, 'CREDENTIAL_PROXY_URL', `:${new URL(proxy.url).port}`]) {
       expect(all).not.toContain(secret);
     }
     // The commands really ran (so the absence above means something).
@@ -161,13 +133,13 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
     expect(run.lines.at(-1)).toMatchObject({ result: { status: 'no_changes' } });
     const [shown] = toolResults(h);
     expect(shown).toContain(`url = ${h.repoUrl}`);
-    for (const secret of secrets) {
+    for (const secret of h.secrets) {
       expect(shown).not.toContain(secret);
       expect(run.stdout).not.toContain(secret);
     }
     for (const file of await filesUnder(workDir)) {
       const content = await readFile(file, 'latin1');
-      for (const secret of secrets) expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
+      for (const secret of h.secrets) expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
     }
   });
 

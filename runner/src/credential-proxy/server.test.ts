@@ -4,62 +4,26 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
-import {
-  createSampleRepo,
-  FakeAnthropic,
-  FakeGitHub,
-  FakeOpenAI,
-  type GitHttpServer,
-  type SampleRepo,
-  startGitHttpServer,
-} from '@anton/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
-import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
+import { HARNESS_GITHUB_TOKEN, type RunnerHarness, startRunnerHarness } from '../testing/runner-harness.ts';
+import { git } from '../testing/temp-dir.ts';
 import { gitAccessFor } from '../workspace/git-access.ts';
 import { gitEnvironment } from '../workspace/run-git.ts';
 import { Workspace } from '../workspace/workspace.ts';
 import { loadProxyConfig } from './config.ts';
 import { createProxyServer } from './server.ts';
 
-const GIT_TOKEN_FOR_SERVER = 'ghs_proxyTestToken0123456789';
-
 describe('credential proxy', () => {
-  let anthropic: FakeAnthropic;
-  let openai: FakeOpenAI;
-  let github: FakeGitHub;
-  let sample: SampleRepo;
-  let gitServer: GitHttpServer;
+  let h: RunnerHarness;
   let server: Server;
   let proxyUrl: string;
-  let tmp: TempDir;
   const logLines: string[] = [];
-  let secrets: string[];
 
   beforeAll(async () => {
-    anthropic = await FakeAnthropic.start();
-    openai = await FakeOpenAI.start();
-    sample = await createSampleRepo();
-    github = await FakeGitHub.start({ token: GIT_TOKEN_FOR_SERVER });
-    github.addRepository('acme', 'sample-shop', { bareDir: sample.bareDir });
-    gitServer = await startGitHttpServer({ root: sample.root, token: GIT_TOKEN_FOR_SERVER });
-    tmp = await makeTempDir();
-    const config = loadProxyConfig({
-      ANTHROPIC_API_KEY: anthropic.apiKey,
-      OPENAI_API_KEY: openai.apiKey,
-      GITHUB_TOKEN: GIT_TOKEN_FOR_SERVER,
-      ANTHROPIC_BASE_URL: anthropic.url,
-      OPENAI_BASE_URL: openai.baseURL,
-      GITHUB_API_URL: github.url,
-      ALLOWED_REPOSITORY: gitServer.repoUrl(sample.name),
-    });
-    secrets = [
-      anthropic.apiKey,
-      openai.apiKey,
-      GIT_TOKEN_FOR_SERVER,
-      Buffer.from(`x-access-token:${GIT_TOKEN_FOR_SERVER}`).toString('base64'),
-    ];
+    h = await startRunnerHarness();
+    const config = loadProxyConfig(h.proxyEnv());
     const sink = new Writable({
       write(chunk, _encoding, done) {
         logLines.push(String(chunk));
@@ -73,13 +37,11 @@ describe('credential proxy', () => {
   afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    await Promise.all([anthropic.close(), openai.close(), github.close(), gitServer.close()]);
-    await sample.cleanup();
-    await tmp.cleanup();
+    await h.close();
   });
 
   it("forwards Anthropic messages with the real key instead of the caller's", async () => {
-    anthropic.enqueue({ content: [{ type: 'text', text: 'hello' }] });
+    h.anthropic.enqueue({ content: [{ type: 'text', text: 'hello' }] });
     const client = new Anthropic({ baseURL: `${proxyUrl}/anthropic`, apiKey: 'placeholder', maxRetries: 0 });
     const message = await client.messages.create({
       model: 'claude-sonnet-5-5',
@@ -87,20 +49,20 @@ describe('credential proxy', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(message.content[0]).toMatchObject({ type: 'text', text: 'hello' });
-    const seen = anthropic.requests.at(-1);
-    expect(seen?.headers['x-api-key']).toBe(anthropic.apiKey);
+    const seen = h.anthropic.requests.at(-1);
+    expect(seen?.headers['x-api-key']).toBe(h.anthropic.apiKey);
     expect(JSON.stringify(seen?.headers)).not.toContain('placeholder');
   });
 
   it('forwards OpenAI chat completions with the real bearer token', async () => {
-    openai.enqueue({ content: 'ok' });
+    h.openai.enqueue({ content: 'ok' });
     const client = new OpenAI({ baseURL: `${proxyUrl}/openai/v1`, apiKey: 'placeholder', maxRetries: 0 });
     const completion = await client.chat.completions.create({
       model: 'gpt-4o',
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(completion.choices[0]?.message.content).toBe('ok');
-    expect(openai.requests.at(-1)?.headers.authorization).toBe(`Bearer ${openai.apiKey}`);
+    expect(h.openai.requests.at(-1)?.headers.authorization).toBe(`Bearer ${h.openai.apiKey}`);
   });
 
   it("forwards GitHub calls on the allowed repository with the token, dropping the caller's", async () => {
@@ -109,23 +71,23 @@ describe('credential proxy', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual([]);
-    expect(github.requests.at(-1)?.headers.authorization).toBe(`token ${GIT_TOKEN_FOR_SERVER}`);
+    expect(h.github.requests.at(-1)?.headers.authorization).toBe(`token ${HARNESS_GITHUB_TOKEN}`);
   });
 
   it('clones and pushes a fix/ branch through the git route, and refuses a push to main', async () => {
-    const access = gitAccessFor(gitServer.repoUrl(sample.name), { kind: 'proxy', proxyUrl });
+    const access = gitAccessFor(h.gitServer.repoUrl(h.sample.name), { kind: 'proxy', proxyUrl });
     const ws = await Workspace.clone({
-      dir: join(tmp.path, 'through-proxy'),
+      dir: join(h.tmp.path, 'through-proxy'),
       access,
       baseBranch: 'main',
       branch: 'fix/through-proxy',
       env: gitEnvironment(process.env),
     });
-    expect(ws.baseSha).toBe(sample.mainSha);
+    expect(ws.baseSha).toBe(h.sample.mainSha);
     await writeFile(join(ws.dir, 'CHANGELOG.md'), 'through the proxy\n');
     await ws.commit('fix(P): through the proxy');
     await ws.push();
-    expect(await git(sample.bareDir, 'rev-parse', 'refs/heads/fix/through-proxy')).toBe(
+    expect(await git(h.sample.bareDir, 'rev-parse', 'refs/heads/fix/through-proxy')).toBe(
       await git(ws.dir, 'rev-parse', 'HEAD'),
     );
 
@@ -134,7 +96,7 @@ describe('credential proxy', () => {
       (err: Error) => err.message,
     );
     expect(refused).toMatch(/403|not allowed|fix\//);
-    expect(await git(sample.bareDir, 'rev-parse', 'refs/heads/main')).toBe(sample.mainSha);
+    expect(await git(h.sample.bareDir, 'rev-parse', 'refs/heads/main')).toBe(h.sample.mainSha);
   });
 
   it.each([
@@ -179,7 +141,7 @@ describe('credential proxy', () => {
     const logs = logLines.join('');
     expect(logs).toContain('"route":"git"');
     expect(logs).toContain('request refused');
-    for (const secret of secrets) {
+    for (const secret of h.secrets) {
       expect(text).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }

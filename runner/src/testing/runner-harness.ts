@@ -7,6 +7,7 @@ import {
   FakeGitHub,
   FakeOpenAI,
   type GitHttpServer,
+  type MessagesRequest,
   type SampleRepo,
   startGitHttpServer,
 } from '@anton/testing';
@@ -33,6 +34,10 @@ export interface RunnerHarness {
   workDir(): string;
   /** Environment of a direct-mode runner (keys in its own environment). */
   directEnv(contextPath: string, workDir: string): Record<string, string>;
+  /** The credential proxy's keys and upstreams (the fakes, the sample repository), as its config reads them. */
+  proxyEnv(): Record<string, string>;
+  /** Every secret the harness hands out, raw and as git's Basic credential: what must never leak. */
+  secrets: string[];
   close(): Promise<void>;
 }
 
@@ -93,6 +98,23 @@ export async function startRunnerHarness(): Promise<RunnerHarness> {
         SHELL_TIMEOUT: '60',
       };
     },
+    proxyEnv() {
+      return {
+        ANTHROPIC_API_KEY: anthropic.apiKey,
+        OPENAI_API_KEY: openai.apiKey,
+        GITHUB_TOKEN: HARNESS_GITHUB_TOKEN,
+        ANTHROPIC_BASE_URL: anthropic.url,
+        OPENAI_BASE_URL: openai.baseURL,
+        GITHUB_API_URL: github.url,
+        ALLOWED_REPOSITORY: repoUrl,
+      };
+    },
+    secrets: [
+      anthropic.apiKey,
+      openai.apiKey,
+      HARNESS_GITHUB_TOKEN,
+      Buffer.from(`x-access-token:${HARNESS_GITHUB_TOKEN}`).toString('base64'),
+    ],
     async close() {
       await Promise.all([anthropic.close(), openai.close(), github.close(), gitServer.close()]);
       await sample.cleanup();
@@ -108,3 +130,17 @@ export const approve = (reason = 'Fixes the formula; tests pass.') => ({
 export const reject = (reason: string, problems: string[] = []) => ({
   content: JSON.stringify({ approved: false, reason, problems }),
 });
+
+/** Every tool result the runner sent back to the model, as its last request carries them all. */
+export function toolResults(h: RunnerHarness): string[] {
+  const last = h.anthropic.received('/v1/messages').at(-1)?.json as MessagesRequest | undefined;
+  return (last?.messages ?? []).flatMap((message) =>
+    typeof message.content === 'string'
+      ? []
+      : message.content.flatMap((block) =>
+          block.type === 'tool_result'
+            ? [typeof block.content === 'string' ? block.content : JSON.stringify(block.content)]
+            : [],
+        ),
+  );
+}

@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import { createSampleRepo, FakeAnthropic, type MessagesRequest, type SampleRepo } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicMessages } from '../clients.ts';
-import { createShellRunner } from '../shell/run-shell.ts';
-import { shellEnvironment } from '../shell/shell-env.ts';
 import { sampleFixScript, say, use } from '../testing/scripted-coder.ts';
-import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
-import { PathGuard } from '../tools/path-guard.ts';
+import { makeTempDir, type TempDir } from '../testing/temp-dir.ts';
+import { cloneWithTools } from '../testing/tool-context.ts';
 import { CODER_TOOLS } from '../tools/registry.ts';
 import { CoderSession, type CoderSessionOptions } from './coder-session.ts';
 import type { CoderEvent } from './events.ts';
@@ -39,12 +37,7 @@ describe('CoderSession', () => {
   });
   beforeEach(async () => {
     tmp = await makeTempDir();
-    const dir = join(tmp.path, 'repo');
-    await git(tmp.path, 'clone', '-q', sample.url, dir);
-    const guard = await PathGuard.create(dir);
-    const shell = createShellRunner({
-      cwd: guard.root,
-      env: shellEnvironment(process.env),
+    const { toolContext } = await cloneWithTools(sample.url, tmp.path, {
       timeoutMs: 30_000,
       limits: { maxProcesses: 4096, maxFileBytes: 1 << 26, cpuSeconds: 60 },
     });
@@ -62,7 +55,7 @@ describe('CoderSession', () => {
       maxTurns: 15,
       systemPrompt: `You fix bugs.\n${'Context. '.repeat(400)}`,
       tools: CODER_TOOLS,
-      toolContext: { guard, shell },
+      toolContext,
       onEvent: (event) => events.push(event),
     };
   });

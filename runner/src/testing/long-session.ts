@@ -5,13 +5,11 @@ import { createSampleRepo, FakeAnthropic, SAMPLE_FIX, type ScriptedReply } from 
 import { anthropicMessages } from '../clients.ts';
 import { CoderSession, type CreateMessage } from '../coder/coder-session.ts';
 import { buildSystemPrompt } from '../coder/system-prompt.ts';
-import { createShellRunner } from '../shell/run-shell.ts';
-import { shellEnvironment } from '../shell/shell-env.ts';
 import { shellLimits } from '../shell/shell-limits.ts';
-import { PathGuard } from '../tools/path-guard.ts';
 import { CODER_TOOLS } from '../tools/registry.ts';
 import { use } from './scripted-coder.ts';
-import { git, makeTempDir } from './temp-dir.ts';
+import { makeTempDir } from './temp-dir.ts';
+import { cloneWithTools } from './tool-context.ts';
 
 export interface LongSessionCost {
   turns: number;
@@ -85,12 +83,7 @@ export async function measureLongSession({
   const sample = await createSampleRepo();
   const tmp = await makeTempDir('anton-long-session-');
   try {
-    const dir = join(tmp.path, 'repo');
-    await git(tmp.path, 'clone', '-q', sample.url, dir);
-    const guard = await PathGuard.create(dir);
-    const shell = createShellRunner({
-      cwd: guard.root,
-      env: shellEnvironment(process.env),
+    const { dir, toolContext } = await cloneWithTools(sample.url, tmp.path, {
       timeoutMs: 60_000,
       limits: shellLimits(60_000),
     });
@@ -112,7 +105,7 @@ export async function measureLongSession({
       maxTurns: turns,
       systemPrompt: buildSystemPrompt(CONTEXT),
       tools: CODER_TOOLS,
-      toolContext: { guard, shell },
+      toolContext,
     });
     const outcome = await session.runRound();
     if (outcome.kind !== 'submitted' || fake.failures.length > 0) {

@@ -2,11 +2,9 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toModelJsonSchema } from '@anton/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createShellRunner } from '../shell/run-shell.ts';
-import { shellEnvironment } from '../shell/shell-env.ts';
 import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
+import { toolContextAt } from '../testing/tool-context.ts';
 import { LIMITS } from './output-limits.ts';
-import { PathGuard } from './path-guard.ts';
 import { CODER_TOOLS } from './registry.ts';
 import { runTool } from './run-tool.ts';
 import type { ToolContext } from './tool.ts';
@@ -29,14 +27,11 @@ describe('coder tools', () => {
     await git(root, 'init', '-q', '-b', 'main');
     await git(root, 'add', '-A');
     await git(root, 'commit', '-q', '-m', 'init');
-    const guard = await PathGuard.create(root);
-    const shell = createShellRunner({
-      cwd: guard.root,
-      env: shellEnvironment({ PATH: process.env.PATH }),
+    ctx = await toolContextAt(root, {
+      inherited: { PATH: process.env.PATH },
       timeoutMs: 10_000,
       limits: { maxProcesses: 4096, maxFileBytes: 1 << 26, cpuSeconds: 60 },
     });
-    ctx = { guard, shell };
   });
   afterEach(() => tmp.cleanup());
 

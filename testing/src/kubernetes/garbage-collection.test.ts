@@ -1,3 +1,4 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../wait-for.ts';
 import { FakeKubernetes } from './fake-kubernetes.ts';
@@ -108,5 +109,25 @@ describe('deletion and garbage collection', () => {
     await clients.core.createNamespacedConfigMap({ namespace: ns, body: contextConfigMap('kept') });
     await waitFor(() => fake.configMaps(ns).length === 1, { what: 'the dangling ConfigMap collected' });
     expect(fake.configMaps(ns)[0]?.metadata.name).toBe('agent-ctx-kept');
+  });
+
+  it('follows ownerReferences changed after creation: a released dependent stays, an adopted one goes', async () => {
+    const job = await jobWithContext('owner');
+    const owner = { name: job.metadata?.name ?? '', uid: job.metadata?.uid ?? '' };
+    const [ownerRef] = contextConfigMap('x', owner).metadata?.ownerReferences ?? [];
+    await clients.core.createNamespacedConfigMap({ namespace: ns, body: contextConfigMap('adopted') });
+    const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await clients.core.patchNamespacedConfigMap(
+      { namespace: ns, name: 'agent-ctx-owner', body: { metadata: { ownerReferences: null } } },
+      mergePatch,
+    );
+    await clients.core.patchNamespacedConfigMap(
+      { namespace: ns, name: 'agent-ctx-adopted', body: { metadata: { ownerReferences: [ownerRef] } } },
+      mergePatch,
+    );
+    await clients.batch.deleteNamespacedJob({ namespace: ns, name: owner.name, propagationPolicy: 'Background' });
+    await waitFor(() => fake.pods(ns).length === 0, { what: 'the pod collected' });
+    await fake.settled();
+    expect(fake.configMaps(ns).map((cm) => cm.metadata.name)).toEqual(['agent-ctx-owner']);
   });
 });

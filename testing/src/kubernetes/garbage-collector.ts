@@ -35,9 +35,6 @@ export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 const JOB_ORPHAN_WARNING =
   '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"';
 
-const ownedBy = (obj: KubeObject, uid: string): boolean =>
-  (obj.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid);
-
 /**
  * Deletion as the API server and the garbage collector do it: propagation policies through the
  * `orphan` and `foregroundDeletion` finalizers, dependents found by ownerReferences, graceful pod
@@ -116,11 +113,11 @@ export class GarbageCollector {
     if (!obj?.metadata.deletionTimestamp) return;
     const uid = obj.metadata.uid ?? '';
     const finalizers = obj.metadata.finalizers ?? [];
-    for (const dependent of this.#dependents(uid)) {
+    for (const dependent of this.#store.dependents(uid)) {
       if (finalizers.includes(ORPHAN)) this.#dropOwner(dependent.kind, dependent.object, uid);
       else if (finalizers.includes(FOREGROUND)) this.#deleteDependent(dependent.kind, dependent.object, 'Foreground');
     }
-    if (finalizers.includes(FOREGROUND) && this.#dependents(uid).length > 0) {
+    if (finalizers.includes(FOREGROUND) && this.#store.dependents(uid).length > 0) {
       // Blocking dependents still terminating: the owner waits for them (polling, so that a
       // dependent held by a finalizer nobody removes cannot spin the queue).
       this.#queue.after(5, () => this.#finish(kind, namespace, name));
@@ -136,9 +133,9 @@ export class GarbageCollector {
 
   /** Background collection: dependents of a deleted owner go too, unless another owner remains. */
   #collectDependents(ownerUid: string): void {
-    for (const { kind, object } of this.#dependents(ownerUid)) {
+    for (const { kind, object } of this.#store.dependents(ownerUid)) {
       const others = (object.metadata.ownerReferences ?? []).filter(
-        (ref) => ref.uid !== ownerUid && this.#store.all().some((o) => o.object.metadata.uid === ref.uid),
+        (ref) => ref.uid !== ownerUid && this.#store.hasUid(ref.uid),
       );
       if (others.length > 0) this.#dropOwner(kind, object, ownerUid);
       else this.#deleteDependent(kind, object, 'Background');
@@ -149,9 +146,7 @@ export class GarbageCollector {
     const object = this.#store.get(kind, namespace, name);
     const refs = object?.metadata.ownerReferences ?? [];
     if (!object || object.metadata.deletionTimestamp) return;
-    const exists = (uid: string) =>
-      this.#store.all().some((o) => o.object.metadata.uid === uid && o.object.metadata.namespace === namespace);
-    const dangling = refs.filter((ref) => !exists(ref.uid));
+    const dangling = refs.filter((ref) => !this.#store.hasUid(ref.uid, namespace));
     if (dangling.length === refs.length) this.#deleteDependent(kind, object, 'Background');
     else for (const ref of dangling) this.#dropOwner(kind, this.#store.get(kind, namespace, name) ?? object, ref.uid);
   }
@@ -166,10 +161,6 @@ export class GarbageCollector {
     updated.metadata.ownerReferences = (updated.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== ownerUid);
     if (updated.metadata.ownerReferences.length === 0) delete updated.metadata.ownerReferences;
     this.#store.update(kind, updated);
-  }
-
-  #dependents(uid: string): { kind: KindName; object: KubeObject }[] {
-    return this.#store.all().filter(({ object }) => ownedBy(object, uid));
   }
 
   #success(type: ResourceType, obj: KubeObject): SuccessStatus {

@@ -108,8 +108,9 @@ export class JobController {
 
   #ownPods(job: KubeObject): KubeObject[] {
     return this.#store
-      .list('Pod', job.metadata.namespace)
-      .filter((p) => p.metadata.ownerReferences?.some((ref) => ref.uid === job.metadata.uid));
+      .dependents(job.metadata.uid ?? '')
+      .filter(({ kind, object }) => kind === 'Pod' && object.metadata.namespace === job.metadata.namespace)
+      .map(({ object }) => object);
   }
 
   #activePods(job: KubeObject): KubeObject[] {

@@ -26,6 +26,9 @@ export class ObjectStore {
   #revision = 1000;
   #compactedAt = 1000;
   #objects = new Map<string, KubeObject>();
+  /** uid → key, and owner uid → keys of the objects naming it: the garbage collector's lookups. */
+  #keyByUid = new Map<string, string>();
+  #keysByOwner = new Map<string, Set<string>>();
   #history: StoreEvent[] = [];
   #listeners = new Set<(event: StoreEvent) => void>();
   readonly namespaces = new Set<string>();
@@ -48,12 +51,19 @@ export class ObjectStore {
       .map(([, obj]) => structuredClone(obj));
   }
 
-  /** Every object of every kind, for the garbage collector. */
-  all(): { kind: KindName; object: KubeObject }[] {
-    return [...this.#objects.entries()].map(([key, object]) => ({
-      kind: key.slice(0, key.indexOf('/')) as KindName,
-      object: structuredClone(object),
-    }));
+  /** Whether an object with this uid exists (in `namespace`, when given). */
+  hasUid(uid: string, namespace?: string): boolean {
+    const key = this.#keyByUid.get(uid);
+    const object = key === undefined ? undefined : this.#objects.get(key);
+    return object !== undefined && (namespace === undefined || object.metadata.namespace === namespace);
+  }
+
+  /** The objects whose ownerReferences name `ownerUid`, in key order (as `list` orders them). */
+  dependents(ownerUid: string): { kind: KindName; object: KubeObject }[] {
+    return [...(this.#keysByOwner.get(ownerUid) ?? [])].sort().flatMap((key) => {
+      const object = this.#objects.get(key);
+      return object ? [{ kind: key.slice(0, key.indexOf('/')) as KindName, object: structuredClone(object) }] : [];
+    });
   }
 
   create(kind: KindName, object: KubeObject): KubeObject {
@@ -69,6 +79,7 @@ export class ObjectStore {
     const previous = this.#objects.get(key);
     if (!previous) return undefined;
     this.#objects.delete(key);
+    this.#unindex(key, previous);
     const object = structuredClone(previous);
     object.metadata.resourceVersion = String(++this.#revision);
     this.#emit({ type: 'DELETED', kind, object, previous, resourceVersion: this.#revision });
@@ -99,8 +110,29 @@ export class ObjectStore {
     const object = structuredClone(input);
     object.metadata.resourceVersion = String(++this.#revision);
     this.#objects.set(key, object);
+    if (previous) this.#unindex(key, previous);
+    this.#index(key, object);
     this.#emit({ type, kind, object: structuredClone(object), previous, resourceVersion: this.#revision });
     return structuredClone(object);
+  }
+
+  #index(key: string, object: KubeObject): void {
+    if (object.metadata.uid) this.#keyByUid.set(object.metadata.uid, key);
+    for (const ref of object.metadata.ownerReferences ?? []) {
+      const keys = this.#keysByOwner.get(ref.uid) ?? new Set<string>();
+      keys.add(key);
+      this.#keysByOwner.set(ref.uid, keys);
+    }
+  }
+
+  #unindex(key: string, object: KubeObject): void {
+    if (object.metadata.uid && this.#keyByUid.get(object.metadata.uid) === key)
+      this.#keyByUid.delete(object.metadata.uid);
+    for (const ref of object.metadata.ownerReferences ?? []) {
+      const keys = this.#keysByOwner.get(ref.uid);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#keysByOwner.delete(ref.uid);
+    }
   }
 
   #emit(event: StoreEvent): void {

@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeHttpServer, sendJson } from './fake-http-server.ts';
 
@@ -21,5 +22,23 @@ describe('FakeHttpServer routing', () => {
     expect((await fetch(`${server.url}/x`)).status).toBe(503);
     expect((await fetch(`${server.url}/x`)).status).toBe(200);
     expect(server.received('/x', 'GET')).toHaveLength(2);
+  });
+
+  it('counts the connections clients open, so a test can tell reuse from one connection per request', async () => {
+    server = await new FakeHttpServer().route('GET', '/x', (_req, res) => sendJson(res, 200, { ok: true })).listen();
+    const get = (agent: Agent | false) =>
+      new Promise<void>((resolve, reject) => {
+        request(`${server.url}/x`, { agent }, (res) => res.resume().on('end', resolve))
+          .on('error', reject)
+          .end();
+      });
+    await get(false);
+    await get(false);
+    expect(server.connectionsAccepted).toBe(2);
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 3; i += 1) await get(keepAlive);
+    keepAlive.destroy();
+    expect(server.connectionsAccepted).toBe(3);
+    expect(server.received('/x')).toHaveLength(5);
   });
 });

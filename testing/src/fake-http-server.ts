@@ -89,6 +89,7 @@ export class FakeHttpServer {
   #routes: Route[] = [];
   #faults: ArmedFault[] = [];
   #sockets = new Set<Socket>();
+  #connectionsAccepted = 0;
   #server = createServer((req, res) => void this.#handle(req, res));
   #url = '';
 
@@ -97,6 +98,11 @@ export class FakeHttpServer {
 
   get url(): string {
     return this.#url;
+  }
+
+  /** TCP connections opened to the fake so far: fewer than its requests when clients keep them alive. */
+  get connectionsAccepted(): number {
+    return this.#connectionsAccepted;
   }
 
   route(method: string, path: string, handler: RouteHandler): this {
@@ -125,6 +131,7 @@ export class FakeHttpServer {
 
   async listen(port = 0): Promise<this> {
     this.#server.on('connection', (socket) => {
+      this.#connectionsAccepted += 1;
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
     });

@@ -4,7 +4,14 @@ import { waitFor } from '@anton/testing';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { fixture } from './fixture.ts';
-import { expectNothingPublishedSince, type Harness, type Route, SECRETS, signedHeaders } from './harness.ts';
+import {
+  expectNothingPublishedSince,
+  type Harness,
+  type Route,
+  SECRETS,
+  signedHeaders,
+  startHarness,
+} from './harness.ts';
 
 /**
  * fast-check generators of what a hostile or broken sender may POST: the real sample payloads
@@ -14,6 +21,14 @@ import { expectNothingPublishedSince, type Harness, type Route, SECRETS, signedH
  */
 
 export const ROUTES = ['jira', 'datadog', 'sonar'] as const satisfies readonly Route[];
+
+/** The fuzzed app's body limit: small enough that the fuzzer's huge strings cross it now and then. */
+export const FUZZ_MAX_BODY_BYTES = 256 * 1024;
+
+/** The harness the fuzzers send to, with the body limit they expect (FUZZ_MAX_BODY_BYTES). */
+export function startFuzzHarness(): Promise<Harness> {
+  return startHarness({ config: { maxBodyBytes: FUZZ_MAX_BODY_BYTES } });
+}
 
 const SAMPLES: Record<Route, Buffer[]> = {
   jira: ['jira-issue_created-1.json', 'jira-issue_updated-1.json', 'jira-comment_created-1.json'].map(fixture),

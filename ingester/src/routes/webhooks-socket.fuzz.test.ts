@@ -1,24 +1,25 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../../test/harness.ts';
+import type { Harness } from '../../test/harness.ts';
 import {
   expectAnswerFits,
   expectPublishedExactly,
+  FUZZ_MAX_BODY_BYTES,
   type HostileRequest,
   hostileRequest,
   ROUTES,
+  startFuzzHarness,
 } from '../../test/hostile-input.ts';
 import { rawRequest, serializeRequest } from '../../test/raw-http.ts';
 
 // The same requests as the app.inject() fuzzer, but through a listening server and Node's own
 // HTTP parser: header names in any case, repeated headers on the wire, chunked bodies.
-const MAX_BODY_BYTES = 256 * 1024;
 const RUNS_PER_ROUTE = 100;
 
 let harness: Harness;
 let port: number;
 beforeAll(async () => {
-  harness = await startHarness({ config: { maxBodyBytes: MAX_BODY_BYTES } });
+  harness = await startFuzzHarness();
   await harness.app.listen({ port: 0, host: '127.0.0.1' });
   const address = harness.app.server.address();
   if (!address || typeof address !== 'object') throw new Error('the server has no port');
@@ -62,7 +63,7 @@ describe('hostile and malformed webhooks through a listening server', () => {
     await fc.assert(
       fc.asyncProperty(hostileRequest(route), wire, async (request, framing) => {
         const reply = await rawRequest(port, toWire(request, framing));
-        expectAnswerFits(request, reply.status, reply.body, MAX_BODY_BYTES);
+        expectAnswerFits(request, reply.status, reply.body, FUZZ_MAX_BODY_BYTES);
         if (reply.status === 202) {
           const { task_id } = JSON.parse(reply.body) as { task_id: string };
           if (!accepted.has(task_id)) accepted.set(task_id, request);

@@ -1,21 +1,21 @@
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../../test/harness.ts';
+import type { Harness } from '../../test/harness.ts';
 import {
   expectAnswerFits,
   expectPublishedExactly,
+  FUZZ_MAX_BODY_BYTES,
   type HostileRequest,
   hostileRequest,
   ROUTES,
+  startFuzzHarness,
 } from '../../test/hostile-input.ts';
 
-// Small enough that the fuzzer's huge strings cross it now and then.
-const MAX_BODY_BYTES = 256 * 1024;
 const RUNS_PER_ROUTE = 1000;
 let harness: Harness;
 beforeAll(async () => {
-  harness = await startHarness({ config: { maxBodyBytes: MAX_BODY_BYTES } });
+  harness = await startFuzzHarness();
 });
 afterAll(() => harness?.close());
 
@@ -36,7 +36,7 @@ describe('hostile and malformed webhooks through app.inject()', () => {
     await fc.assert(
       fc.asyncProperty(hostileRequest(route), async (request) => {
         const reply = await send(request);
-        expectAnswerFits(request, reply.statusCode, reply.body, MAX_BODY_BYTES);
+        expectAnswerFits(request, reply.statusCode, reply.body, FUZZ_MAX_BODY_BYTES);
         if (reply.statusCode === 202) {
           const { task_id } = reply.json() as { task_id: string };
           if (!accepted.has(task_id)) accepted.set(task_id, request);

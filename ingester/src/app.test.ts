@@ -1,7 +1,7 @@
 import { AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, TASK_CREATED } from '@anton/contracts';
 import { waitFor } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, fixtureJson } from '../test/fixture.ts';
+import { fixture, fixtureJson, JIRA_CREATED_TASK } from '../test/fixture.ts';
 import { expectNothingPublishedSince, type Harness, type Route, signedHeaders, startHarness } from '../test/harness.ts';
 
 let harness: Harness;
@@ -23,21 +23,7 @@ async function publish(route: Route, body: Buffer, headers?: Record<string, stri
 
 describe('each route publishes the task of its sample payload', () => {
   it.each([
-    [
-      'jira',
-      'jira-issue_created-1.json',
-      {
-        source: 'jira',
-        external_id: 'TES-41',
-        title: 'Unit test summary',
-        priority: 'P2',
-        event: 'jira:issue_created',
-        description: 'Unit test summary\n\nUnit test description, not that long',
-        url: 'https://some-instance-test.atlassian.net/browse/TES-41',
-        labels: { 'test-label': 'true', issue_type: 'Story', project: 'TES' },
-        dedup_key: 'jira:10040',
-      },
-    ],
+    ['jira', 'jira-issue_created-1.json', { source: 'jira', ...JIRA_CREATED_TASK }],
     [
       'datadog',
       'datadog-triggered-2.json',

@@ -10,3 +10,15 @@ export function fixture(name: string): Buffer {
 export function fixtureJson(name: string): Record<string, any> {
   return JSON.parse(fixture(name).toString('utf8'));
 }
+
+/** The task fields the Jira source makes of jira-issue_created-1.json: what the original made, plus the added fields. */
+export const JIRA_CREATED_TASK = {
+  external_id: 'TES-41',
+  title: 'Unit test summary',
+  priority: 'P2',
+  event: 'jira:issue_created',
+  description: 'Unit test summary\n\nUnit test description, not that long',
+  url: 'https://some-instance-test.atlassian.net/browse/TES-41',
+  labels: { 'test-label': 'true', issue_type: 'Story', project: 'TES' },
+  dedup_key: 'jira:10040',
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture, fixtureJson } from '../../test/fixture.ts';
+import { fixture, fixtureJson, JIRA_CREATED_TASK } from '../../test/fixture.ts';
 import { JiraPayload, jiraIgnoreReason, jiraPriority, jiraWebhook, normalizeJira } from './jira-webhook.ts';
 
 const created = fixtureJson('jira-issue_created-1.json');
@@ -15,16 +15,7 @@ function updated(items: { field: string; fromString: string | null; toString: st
 
 describe('jira normalization', () => {
   it('turns the created issue into the task the original made, plus the added fields', () => {
-    expect(normalizeJira(parse(created))).toEqual({
-      external_id: 'TES-41',
-      title: 'Unit test summary',
-      priority: 'P2',
-      event: 'jira:issue_created',
-      description: 'Unit test summary\n\nUnit test description, not that long',
-      url: 'https://some-instance-test.atlassian.net/browse/TES-41',
-      labels: { 'test-label': 'true', issue_type: 'Story', project: 'TES' },
-      dedup_key: 'jira:10040',
-    });
+    expect(normalizeJira(parse(created))).toEqual(JIRA_CREATED_TASK);
   });
 
   it('keys the incident on issue.id, which survives a move, not on the key', () => {

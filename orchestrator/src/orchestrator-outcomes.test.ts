@@ -4,7 +4,7 @@ import { type Capture, captureMessages, FakeDatadog, FakeJira, waitFor } from '@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Pipeline } from '../test/pipeline.ts';
-import { runnerResult, terminationMessage } from '../test/runner-results.ts';
+import { prOpenedOutcome, terminationMessage } from '../test/runner-results.ts';
 import { makeTask } from '../test/tasks.ts';
 import { loadConfig } from './config.ts';
 import { type RunningOrchestrator, startOrchestrator } from './orchestrator.ts';
@@ -100,17 +100,7 @@ describe('outcomes: each Job followed to its end and reported where the task cam
       contentType: 'application/json',
     });
     expect(message?.fields.routingKey).toBe('task.completed');
-    expect(outcomesOf(task)[0]).toEqual({
-      task_id: task.task_id,
-      source: 'jira',
-      external_id: 'ORD-42',
-      status: 'pr_opened',
-      template_id: 'java-backend',
-      routed_by: 'llm',
-      pr_url: 'https://github.com/acme/orders/pull/7',
-      usage: runnerResult().usage,
-      finished_at: expect.any(String),
-    });
+    expect(outcomesOf(task)[0]).toEqual(prOpenedOutcome(task));
     const labelled = pipeline.kubernetes.get('Job', 'agents', job);
     expect(labelled?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
     expect(labelled?.metadata.annotations?.['anton.dev/pr-url']).toBe('https://github.com/acme/orders/pull/7');

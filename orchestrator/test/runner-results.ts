@@ -1,4 +1,5 @@
-import { encodeRunnerResult, type RunnerResult } from '@anton/contracts';
+import { type AgentTask, encodeRunnerResult, type RunnerResult } from '@anton/contracts';
+import { expect } from 'vitest';
 
 /** What a runner that opened a PR writes to its termination log; override what the test is about. */
 export function runnerResult(overrides: Partial<RunnerResult> = {}): RunnerResult {
@@ -29,3 +30,21 @@ export function runnerResult(overrides: Partial<RunnerResult> = {}): RunnerResul
 /** The termination message of that result, as the pod shows it. */
 export const terminationMessage = (overrides: Partial<RunnerResult> = {}): string =>
   encodeRunnerResult(runnerResult(overrides));
+
+/**
+ * The task.completed outcome of `task` once its runner wrote runnerResult(): a pull request,
+ * on the java-backend template the tests' plans route to by the LLM.
+ */
+export function prOpenedOutcome(task: AgentTask) {
+  return {
+    task_id: task.task_id,
+    source: task.source,
+    external_id: task.external_id,
+    status: 'pr_opened',
+    template_id: 'java-backend',
+    routed_by: 'llm',
+    pr_url: 'https://github.com/acme/orders/pull/7',
+    usage: runnerResult().usage,
+    finished_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+  };
+}

@@ -2,7 +2,7 @@ import { FakeKubernetes, kubernetesStatusFault, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunnerJobs } from '../../test/runner-jobs.ts';
-import { runnerResult, terminationMessage } from '../../test/runner-results.ts';
+import { prOpenedOutcome, terminationMessage } from '../../test/runner-results.ts';
 import { createKubernetesApi, loadKubeConfig } from '../kubernetes/client-node-api.ts';
 import type { KubernetesApi } from '../kubernetes/kubernetes-api.ts';
 import type { FinishedTask } from './finished-task.ts';
@@ -58,17 +58,7 @@ describe('JobOutcomeWatcher', () => {
     await waitFor(() => reported.length === 1, { what: 'the outcome' });
 
     const [finished] = reported;
-    expect(finished?.outcome).toEqual({
-      task_id: task.task_id,
-      source: 'jira',
-      external_id: 'ORD-42',
-      status: 'pr_opened',
-      template_id: 'java-backend',
-      routed_by: 'llm',
-      pr_url: 'https://github.com/acme/orders/pull/7',
-      usage: runnerResult().usage,
-      finished_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-    });
+    expect(finished?.outcome).toEqual(prOpenedOutcome(task));
     expect(finished).toMatchObject({ title: task.title, url: task.url, labels: { project: 'ORD', team: 'payments' } });
     await waitFor(() => job(name)?.metadata.labels?.['anton.dev/result'] === 'pr_opened', { what: 'the label' });
     expect(job(name)?.metadata.annotations).toMatchObject({

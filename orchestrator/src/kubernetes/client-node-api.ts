@@ -6,15 +6,41 @@ import {
   KubeConfig,
   makeInformer,
   PatchStrategy,
+  type RequestContext,
   setHeaderOptions,
   type V1Job,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type JobInformer, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * client-node 2 builds a new connection pool (an undici Agent) for every request to a cluster with
+ * TLS settings (a CA, a client certificate, insecure-skip-tls-verify: always in a pod), so every
+ * API call opened a new TCP and TLS connection. This KubeConfig keeps the first pool built for each
+ * cluster and user, as client-node already does for its WebSocket agents, and gives it to every
+ * later request: calls share kept-alive connections. The request's headers (a rotated service
+ * account token included) are still applied per request by client-node itself.
+ */
+class ConnectionReusingKubeConfig extends KubeConfig {
+  readonly #dispatchers = new Map<string, Dispatcher>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const built = context.getDispatcher();
+    if (built === undefined) return;
+    const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);
+    const kept = this.#dispatchers.get(key);
+    // The pool just built has not connected yet: dropping it costs nothing.
+    if (kept) context.setDispatcher(kept);
+    else this.#dispatchers.set(key, built);
+  }
+}
+
 /** In-cluster config in a pod, else `KUBECONFIG` or ~/.kube/config, as kubectl does. */
 export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
-  const config = new KubeConfig();
+  const config = new ConnectionReusingKubeConfig();
   if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
   else config.loadFromDefault();
   return config;

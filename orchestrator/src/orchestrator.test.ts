@@ -2,6 +2,7 @@ import { DEAD_LETTER_QUEUE, HEADERS, type RouterPlan, RunnerContext } from '@ant
 import { kubernetesStatusFault, waitFor } from '@anton/testing';
 import type { V1Container, V1JobSpec, V1PodSpec } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { agentEnv } from '../test/agent-env.ts';
 import { Pipeline } from '../test/pipeline.ts';
 import { makeTask } from '../test/tasks.ts';
 import { dedupHash } from './dedup.ts';
@@ -81,13 +82,7 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     const agent = pod.containers[0] as V1Container;
     expect(agent.name).toBe('agent');
     expect(agent.env).toEqual([
-      { name: 'TASK_ID', value: task.task_id },
-      { name: 'TEMPLATE_ID', value: 'java-backend' },
-      { name: 'COMPLEXITY', value: 'high' },
-      { name: 'CONTEXT_PATH', value: '/app/context/task.json' },
-      { name: 'WORK_DIR', value: '/app/workspace' },
-      { name: 'HOME', value: '/tmp' },
-      { name: 'CREDENTIAL_PROXY_URL', value: 'http://127.0.0.1:8181' },
+      ...agentEnv(task.task_id, 'java-backend', 'high'),
       { name: 'JAVA_TOOL_OPTIONS', value: expect.any(String) },
       { name: 'MAVEN_OPTS', value: expect.any(String) },
       { name: 'GRADLE_USER_HOME', value: '/tmp/.gradle' },

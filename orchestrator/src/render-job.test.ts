@@ -6,6 +6,7 @@ import { AgentTask, Complexity, RoutedBy, TemplateId } from '@anton/contracts';
 import type { V1Container, V1Job } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentEnv } from '../test/agent-env.ts';
 import { makeTask } from '../test/tasks.ts';
 import { JobRenderError, JobRenderer, type JobRequest, type JobSettings } from './render-job.ts';
 
@@ -104,15 +105,7 @@ describe('JobRenderer with the shipped templates', () => {
     expect(agent.image).toBe('registry.example/anton-runner:1.2.3');
     expect(agent.command).toEqual(['node', 'dist/main.js']);
     expect(agent.terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    expect(agent.env).toEqual([
-      { name: 'TASK_ID', value: '4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d' },
-      { name: 'TEMPLATE_ID', value: 'python-backend' },
-      { name: 'COMPLEXITY', value: 'medium' },
-      { name: 'CONTEXT_PATH', value: '/app/context/task.json' },
-      { name: 'WORK_DIR', value: '/app/workspace' },
-      { name: 'HOME', value: '/tmp' },
-      { name: 'CREDENTIAL_PROXY_URL', value: 'http://127.0.0.1:8181' },
-    ]);
+    expect(agent.env).toEqual(agentEnv('4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d', 'python-backend', 'medium'));
     expect(agent.envFrom).toBeUndefined();
     expect(agent.resources).toEqual({
       requests: { cpu: '500m', memory: '512Mi' },

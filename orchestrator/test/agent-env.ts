@@ -1,0 +1,15 @@
+/**
+ * The env of a runner Job's `agent` container, in order, as the cross-service design fixes it:
+ * the task and its plan, the mounted context and workspace, and the credential proxy (no secret).
+ */
+export function agentEnv(taskId: string, templateId: string, complexity: string): { name: string; value: string }[] {
+  return [
+    { name: 'TASK_ID', value: taskId },
+    { name: 'TEMPLATE_ID', value: templateId },
+    { name: 'COMPLEXITY', value: complexity },
+    { name: 'CONTEXT_PATH', value: '/app/context/task.json' },
+    { name: 'WORK_DIR', value: '/app/workspace' },
+    { name: 'HOME', value: '/tmp' },
+    { name: 'CREDENTIAL_PROXY_URL', value: 'http://127.0.0.1:8181' },
+  ];
+}

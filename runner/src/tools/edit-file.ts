@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineTool, ToolError } from './tool.ts';
+import { defineTool, ToolError, throwAsToolError } from './tool.ts';
 
 const Input = z.object({
   path: z.string().min(1).describe('File path relative to the repository root'),
@@ -19,15 +19,9 @@ export const editFileTool = defineTool({
   inputSchema: Input,
   async execute({ path, old_text, new_text }, { guard }) {
     const real = await guard.resolve(path, 'write');
-    let text: string;
-    try {
-      text = await readFile(real, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new ToolError(`"${path}" does not exist; use write_file to create a new file`);
-      }
-      throw err;
-    }
+    const text = await readFile(real, 'utf8').catch((err: unknown) =>
+      throwAsToolError(err, { ENOENT: `"${path}" does not exist; use write_file to create a new file` }),
+    );
     const first = text.indexOf(old_text);
     if (first === -1) {
       throw new ToolError(

@@ -1,8 +1,7 @@
-import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { LIMITS } from './output-limits.ts';
-import { defineTool, ToolError } from './tool.ts';
+import { defineTool, throwAsToolError } from './tool.ts';
 
 const Input = z.object({
   path: z.string().default('.').describe('Directory relative to the repository root (default: the root)'),
@@ -16,15 +15,9 @@ export const listDirTool = defineTool({
   inputSchema: Input,
   async execute({ path }, { guard }) {
     const real = await guard.resolve(path, 'read');
-    let entries: Dirent[];
-    try {
-      entries = await readdir(real, { withFileTypes: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') throw new ToolError(`"${path}" is a file; use read_file`);
-      if (code === 'ENOENT') throw new ToolError(`"${path}" does not exist`);
-      throw err;
-    }
+    const entries = await readdir(real, { withFileTypes: true }).catch((err: unknown) =>
+      throwAsToolError(err, { ENOTDIR: `"${path}" is a file; use read_file`, ENOENT: `"${path}" does not exist` }),
+    );
     const names = entries
       .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
       .sort((a, b) => a.localeCompare(b, 'en'));

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LIMITS, truncateMiddle } from './output-limits.ts';
-import { defineTool, ToolError } from './tool.ts';
+import { defineTool, ToolError, throwAsToolError } from './tool.ts';
 
 const Input = z.object({
   path: z.string().min(1).describe('File path relative to the repository root'),
@@ -18,15 +18,12 @@ export const readFileTool = defineTool({
   inputSchema: Input,
   async execute({ path, start_line, end_line }, { guard }) {
     const real = await guard.resolve(path, 'read');
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(real);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new ToolError(`"${path}" is a directory; use list_dir`);
-      if (code === 'ENOENT') throw new ToolError(`"${path}" does not exist; use list_dir or search to find the file`);
-      throw err;
-    }
+    const bytes = await readFile(real).catch((err: unknown) =>
+      throwAsToolError(err, {
+        EISDIR: `"${path}" is a directory; use list_dir`,
+        ENOENT: `"${path}" does not exist; use list_dir or search to find the file`,
+      }),
+    );
     if (bytes.subarray(0, 8192).includes(0)) {
       return { output: `${guard.display(real)} is a binary file (${bytes.length} bytes); it cannot be shown as text` };
     }

@@ -45,3 +45,16 @@ export function defineTool<S extends z.ZodType>(tool: Tool<S>): Tool {
 export class ToolError extends Error {
   override name = 'ToolError';
 }
+
+type FsErrorCode = 'ENOENT' | 'EISDIR' | 'ENOTDIR';
+
+/**
+ * Rethrows a file-system error the model can act on (a missing path, a directory where a file was
+ * meant or the other way round) as a ToolError with the tool's hint for its code, any other as it is.
+ */
+export function throwAsToolError(err: unknown, hints: Partial<Record<FsErrorCode, string>>): never {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const hint = code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' ? hints[code] : undefined;
+  if (hint !== undefined) throw new ToolError(hint);
+  throw err;
+}

@@ -138,6 +138,19 @@ describe('coder tools', () => {
     expect((await call('read_file', { path: 'src/none.js' })).output).toMatch(/does not exist/);
   });
 
+  it('points the model to the right tool for a missing path, a directory or a file', async () => {
+    const edit = { path: 'src/none.js', old_text: 'a', new_text: 'b' };
+    expect(await call('edit_file', edit)).toEqual({
+      output: 'Error: "src/none.js" does not exist; use write_file to create a new file',
+      isError: true,
+    });
+    expect((await call('read_file', { path: 'src' })).output).toBe('Error: "src" is a directory; use list_dir');
+    expect((await call('list_dir', { path: 'src/pricing.js' })).output).toBe(
+      'Error: "src/pricing.js" is a file; use read_file',
+    );
+    expect((await call('list_dir', { path: 'none' })).output).toBe('Error: "none" does not exist');
+  });
+
   it('every path tool refuses symlink and .. escapes', async () => {
     await symlink('/etc', join(root, 'etc-link'));
     await symlink('/etc/passwd', join(root, 'passwd-link'));

@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, type RecordedRequest, sendJson } from '../fake-http-server.ts';
 import { checkToken, DOCS_URL, GitHubApiError, notFound, RateLimitHeaders, requestId } from './github-http.ts';
-import {
-  type IssueRecord,
-  type RenderContext,
-  type RepoRecord,
-  repoObject,
-  timestamp,
-  userObject,
-} from './github-objects.ts';
+import { openIssue, type RenderContext, type RepoRecord, repoObject, userObject } from './github-objects.ts';
 import { registerIssueRoutes } from './issue-routes.ts';
 import { registerPullRoutes } from './pull-routes.ts';
 
@@ -128,22 +121,7 @@ export class FakeGitHub extends FakeHttpServer {
 
   /** Opens a plain issue (not a pull request) and returns its number. */
   addIssue(owner: string, repo: string, { title = 'An issue', body = null as string | null } = {}): number {
-    const r = this.#repo(owner, repo);
-    const now = timestamp();
-    const issue: IssueRecord = {
-      id: this.#ids++,
-      number: r.nextNumber++,
-      title,
-      body,
-      state: 'open',
-      labels: [],
-      comments: [],
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-    };
-    r.issues.set(issue.number, issue);
-    return issue.number;
+    return openIssue(this.#repo(owner, repo), { id: this.#ids++, title, body }).number;
   }
 
   pulls(owner: string, repo: string): FakePull[] {

@@ -52,6 +52,26 @@ export interface RenderContext {
   login: string;
 }
 
+/** Opens an issue (a pull request when `pull` is given) under the repository's next number. */
+export function openIssue(
+  r: RepoRecord,
+  fields: { id: number; title: string; body: string | null; pull?: PullRecord },
+): IssueRecord {
+  const now = timestamp();
+  const issue: IssueRecord = {
+    ...fields,
+    number: r.nextNumber++,
+    state: 'open',
+    labels: [],
+    comments: [],
+    createdAt: now,
+    updatedAt: now,
+    closedAt: null,
+  };
+  r.issues.set(issue.number, issue);
+  return issue;
+}
+
 /** GitHub's timestamp format: ISO 8601 in UTC, without milliseconds. */
 export function timestamp(date = new Date()): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -8,7 +8,7 @@ import {
   type ValidationError,
   validationFailed,
 } from './github-http.ts';
-import { fakeSha, type IssueRecord, type RepoRecord, timestamp } from './github-objects.ts';
+import { fakeSha, type IssueRecord, openIssue, type RepoRecord, timestamp } from './github-objects.ts';
 
 const DOCS = 'https://docs.github.com/rest/pulls/pulls';
 export const PULL_DOCS = {
@@ -85,22 +85,8 @@ export async function createPull(r: RepoRecord, body: Record<string, unknown>, i
     );
   }
 
-  const now = timestamp();
-  const issue: IssueRecord = {
-    id,
-    number: r.nextNumber++,
-    title,
-    body: text ?? null,
-    state: 'open',
-    labels: [],
-    comments: [],
-    createdAt: now,
-    updatedAt: now,
-    closedAt: null,
-    pull: { id, head: branch, base, headSha, baseSha, draft, maintainerCanModify },
-  };
-  r.issues.set(issue.number, issue);
-  return issue;
+  const pull = { id, head: branch, base, headSha, baseSha, draft, maintainerCanModify };
+  return openIssue(r, { id, title, body: text ?? null, pull });
 }
 
 /** GET /repos/{owner}/{repo}/pulls with GitHub's filters and default order (newest first). */

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,28 @@ async function expectNoSecretIn(dir: string, ...secrets: string[]) {
     const content = await readFile(file, 'latin1');
     for (const secret of secrets) expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
   }
+}
+
+/**
+ * A `git` first on PATH that logs each command's subcommand, then runs the real git: how many
+ * processes the workspace starts (simple-git adds a fixed 50 ms to each one that prints nothing).
+ */
+async function loggingGit(root: string): Promise<{ path: string; subcommands(): Promise<string[]> }> {
+  const dir = join(root, 'logging-git');
+  const log = join(dir, 'log');
+  await mkdir(dir, { recursive: true });
+  const realGit = join(await git(root, '--exec-path'), 'git');
+  const script = `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`;
+  await writeFile(join(dir, 'git'), script, { mode: 0o755 });
+  return {
+    path: dir,
+    // Each line is `[-c <config> ...] <subcommand> ...`.
+    subcommands: async () =>
+      (await readFile(log, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => line.replace(/^(-c \S+ )*/, '').split(' ')[0] ?? ''),
+  };
 }
 
 describe('Workspace', () => {
@@ -58,6 +80,38 @@ describe('Workspace', () => {
     const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
     await expectNoSecretIn(dir, TOKEN, basic);
     expect(server.requests.some((r) => r.authorized)).toBe(true);
+  });
+
+  it('sets itself up in three git commands: the clone (config included), the branch, its base commit', async () => {
+    const logging = await loggingGit(tmp.path);
+    const dir = join(tmp.path, 'counted');
+    await Workspace.clone({
+      dir,
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      baseBranch: 'main',
+      branch: 'fix/counted',
+      env: { ...env, PATH: `${logging.path}:${env.PATH}` },
+    });
+    expect(await logging.subcommands()).toEqual(['clone', 'checkout', 'rev-parse']);
+    expect(await git(dir, 'config', '--get-all', 'credential.helper')).toBe('');
+    expect(await git(dir, 'config', 'user.name')).toBe(GIT_IDENTITY.name);
+  });
+
+  it('records the repository URL without credentials written into it', async () => {
+    const url = server.repoUrl(repo.name);
+    const withUserinfo = url.replace('://', `://x-access-token:${TOKEN}@`);
+    const logging = await loggingGit(join(tmp.path, 'userinfo-git'));
+    const dir = join(tmp.path, 'userinfo');
+    await Workspace.clone({
+      dir,
+      access: gitAccessFor(withUserinfo, { kind: 'direct', token: undefined }),
+      baseBranch: 'main',
+      branch: 'fix/userinfo',
+      env: { ...env, PATH: `${logging.path}:${env.PATH}` },
+    });
+    expect(await git(dir, 'remote', 'get-url', 'origin')).toBe(url);
+    await expectNoSecretIn(dir, TOKEN);
+    expect(await logging.subcommands()).toEqual(['clone', 'remote', 'checkout', 'rev-parse']);
   });
 
   it('fetches only the last commits of the base branch', async () => {

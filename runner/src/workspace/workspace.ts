@@ -53,9 +53,10 @@ export class Workspace {
     if ((await readdir(dir)).length > 0) throw new WorkspaceError(`the work directory ${dir} is not empty`);
     if (owner) await chown(dir, owner.uid, owner.gid);
     const depth = String(options.depth ?? 50);
+    // As few git commands as possible, none of them silent: simple-git waits a fixed 50 ms after
+    // every command that prints nothing, so the clone and the checkout run without --quiet.
     await gitIn(dir, { ...env, ...access.remoteEnv }, owner).raw([
       'clone',
-      '--quiet',
       '--depth',
       depth,
       '--filter=blob:none',
@@ -63,19 +64,23 @@ export class Workspace {
       '--no-tags',
       '--branch',
       baseBranch,
+      // Written to .git/config by the clone itself. An empty helper resets the list: no credential
+      // helper answers the agent's git.
+      '--config',
+      `user.name=${GIT_IDENTITY.name}`,
+      '--config',
+      `user.email=${GIT_IDENTITY.email}`,
+      '--config',
+      'credential.helper=',
       '--',
       access.transportUrl,
       dir,
     ]);
     const git = gitIn(dir, env, owner);
-    await git.raw(['remote', 'set-url', 'origin', access.publicUrl]);
+    if (access.publicUrl !== access.transportUrl) await git.raw(['remote', 'set-url', 'origin', access.publicUrl]);
     // The clone's reflog names the URL it came from (the proxy's, in proxy mode).
     await rm(join(dir, '.git', 'logs'), { recursive: true, force: true });
-    await git.addConfig('user.name', GIT_IDENTITY.name);
-    await git.addConfig('user.email', GIT_IDENTITY.email);
-    // An empty helper resets the list: no credential helper answers the agent's git.
-    await git.addConfig('credential.helper', '');
-    await git.raw(['checkout', '--quiet', '-b', branch]);
+    await git.raw(['checkout', '-b', branch]);
     const baseSha = (await git.revparse(['HEAD'])).trim();
     const config = await readFile(join(dir, '.git', 'config'), 'utf8');
     return new Workspace(options, baseSha, config);

@@ -2,8 +2,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runGit } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDead, type ProxyProcess, runRunnerProcess, startProxyProcess } from './testing/processes.ts';
-import { approve, type RunnerHarness, startRunnerHarness, toolResults } from './testing/runner-harness.ts';
+import { isDead, type ProxyProcess, runRunnerProcess } from './testing/processes.ts';
+import {
+  approve,
+  type RunnerHarness,
+  startHarnessProxy,
+  startRunnerHarness,
+  toolResults,
+} from './testing/runner-harness.ts';
 import { use } from './testing/scripted-coder.ts';
 import { LIMITS } from './tools/output-limits.ts';
 
@@ -24,11 +30,7 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    proxy = await startProxyProcess({
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      TASK_ID,
-      ...h.proxyEnv(),
-    });
+    proxy = await startHarnessProxy(h, TASK_ID);
     // A developer's machine: a kubeconfig in the runner's home and one named by KUBECONFIG.
     home = join(h.tmp.path, 'home');
     await mkdir(join(home, '.kube'), { recursive: true });

@@ -1,8 +1,14 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyProcess, runRunnerProcess, startProxyProcess } from './testing/processes.ts';
-import { approve, type RunnerHarness, startRunnerHarness, toolResults } from './testing/runner-harness.ts';
+import { type ProxyProcess, runRunnerProcess } from './testing/processes.ts';
+import {
+  approve,
+  type RunnerHarness,
+  startHarnessProxy,
+  startRunnerHarness,
+  toolResults,
+} from './testing/runner-harness.ts';
 import { sampleFixScript, use } from './testing/scripted-coder.ts';
 
 const TASK_ID = '0b7e5a52-3c1f-4d8e-9a6b-2f4c8d1e7a90';
@@ -18,11 +24,7 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    proxy = await startProxyProcess({
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      TASK_ID,
-      ...h.proxyEnv(),
-    });
+    proxy = await startHarnessProxy(h, TASK_ID);
   });
   afterAll(async () => {
     await proxy?.stop();

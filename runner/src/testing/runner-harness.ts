@@ -11,6 +11,7 @@ import {
   type SampleRepo,
   startGitHttpServer,
 } from '@anton/testing';
+import { type ProxyProcess, startProxyProcess } from './processes.ts';
 import { makeTempDir, type TempDir } from './temp-dir.ts';
 
 /** The token the git server and FakeGitHub both demand, as one GitHub token serves both. */
@@ -121,6 +122,11 @@ export async function startRunnerHarness(): Promise<RunnerHarness> {
       await tmp.cleanup();
     },
   };
+}
+
+/** The credential proxy as its own process for task `taskId`, holding the harness's keys as the Job's sidecar does. */
+export function startHarnessProxy(h: RunnerHarness, taskId: string): Promise<ProxyProcess> {
+  return startProxyProcess({ PATH: process.env.PATH ?? '/usr/bin:/bin', TASK_ID: taskId, ...h.proxyEnv() });
 }
 
 export const approve = (reason = 'Fixes the formula; tests pass.') => ({

@@ -142,14 +142,71 @@ describe('logs and metrics', () => {
     const headers = signedHeaders('sonar', body);
     const { task_id } = await publish('sonar', body, headers);
     const lines = harness.logs.filter((line) => line.task_id === task_id);
-    expect(lines.map((line) => line.msg)).toEqual(['task published', 'request completed']);
+    expect(lines.map((line) => line.msg)).toEqual(['task published']);
     const reqId = lines[0]?.reqId;
-    const requestLines = harness.logs.filter((line) => line.reqId === reqId);
-    expect(requestLines.map((line) => line.msg)).toEqual(['incoming request', 'task published', 'request completed']);
+    expect(reqId).toBeDefined();
+    expect(harness.logs.filter((line) => line.reqId === reqId)).toEqual(lines);
     const everything = harness.rawLogs.join('');
     for (const secret of ['jira-secret', 'datadog-secret', 'sonar-secret', ...Object.values(headers).slice(1)]) {
       expect(everything).not.toContain(secret);
     }
+  });
+
+  it('logs one line per webhook: method, route, status, response time, source, outcome', async () => {
+    const since = harness.logs.length;
+    const { task_id } = await publish('jira', fixture('jira-issue_created-1.json'));
+    const ignored = await harness.post('sonar', fixture('sonar-qualitygate-OK-1.json'));
+    const unsigned = await harness.post('datadog', '{}', { 'content-type': 'application/json' });
+    const tooLarge = await harness.post('jira', Buffer.alloc(2 * 1024 * 1024, 'x'));
+    const lines = await waitFor(() => {
+      const logged = harness.logs.slice(since);
+      return logged.length >= 4 ? logged : undefined;
+    });
+    expect([ignored.statusCode, unsigned.statusCode, tooLarge.statusCode]).toEqual([200, 401, 413]);
+    expect(lines).toHaveLength(4);
+    const common = { method: 'POST', response_time_ms: expect.any(Number), reqId: expect.anything() };
+    expect(lines).toEqual([
+      expect.objectContaining({
+        ...common,
+        level: 'info',
+        msg: 'task published',
+        route: '/webhooks/jira',
+        status: 202,
+        source: 'jira',
+        outcome: 'published',
+        task_id,
+        external_id: JIRA_CREATED_TASK.external_id,
+      }),
+      expect.objectContaining({
+        ...common,
+        level: 'info',
+        msg: 'webhook ignored',
+        route: '/webhooks/sonar',
+        status: 200,
+        source: 'sonarcloud',
+        outcome: 'ignored',
+        reason: expect.stringContaining('quality gate passed'),
+      }),
+      expect.objectContaining({
+        ...common,
+        level: 'warn',
+        msg: 'webhook authentication failed',
+        route: '/webhooks/datadog',
+        status: 401,
+        source: 'datadog',
+        outcome: 'unauthorized',
+      }),
+      expect.objectContaining({
+        ...common,
+        level: 'info',
+        msg: 'webhook refused',
+        route: '/webhooks/jira',
+        status: 413,
+        source: 'jira',
+        outcome: 'too_large',
+        code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+      }),
+    ]);
   });
 
   it('counts requests by source and outcome and reports the broker connection', async () => {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { IngesterConfig } from './config.ts';
 import { DeliveryWindow } from './delivery-window.ts';
 import { createMetrics } from './metrics.ts';
@@ -23,6 +23,9 @@ export function createServer(logger: FastifyBaseLogger): FastifyInstance {
     // A sender that trickles its body ties up a socket; every sender times out well before this.
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // Fastify's two lines per request ("incoming request", "request completed") are off: each
+    // webhook gets one line from its route, and probes and scrapes get none.
+    logController: new LogController({ disableRequestLogging: true }),
   });
 }
 
@@ -34,7 +37,8 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      request.log.info({ code: error.code, status }, error.message);
+      // These come from reading a webhook's body (413, 415...): the route's log line says why.
+      request.log = request.log.child({ code: error.code, reason: error.message });
       return reply.code(status).send(problemBody(status, error.message));
     }
     // A bug, not the sender's fault. The contract allows no 5xx but 503, which also makes Jira and

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AgentTask, formatIssues, type Source } from '@anton/contracts';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeliveryWindow } from '../delivery-window.ts';
 import type { IngesterMetrics, Outcome } from '../metrics.ts';
 import { problemBody } from '../problem.ts';
@@ -29,21 +29,23 @@ const OUTCOME_BY_STATUS: Record<number, Outcome> = {
 
 /** `POST /webhooks/<path>` for every registered source. */
 export function webhookRoutes(fastify: FastifyInstance, deps: WebhookDeps): void {
-  const duplicates = new WeakSet<FastifyRequest>();
+  const answers = new WeakMap<FastifyRequest, Answer>();
   for (const source of Object.values(deps.sources)) {
     fastify.post(
       `/webhooks/${source.path}`,
       {
         bodyLimit: deps.maxBodyBytes,
-        // Counted here so the answers Fastify gives before the handler (413, 415) are counted too.
+        // Counted and logged here, so the answers Fastify gives before the handler (413, 415) are too.
         onResponse: async (request, reply) => {
-          const outcome = duplicates.has(request) ? 'duplicate' : (OUTCOME_BY_STATUS[reply.statusCode] ?? 'error');
+          const answer = answers.get(request);
+          const outcome = answer?.duplicate ? 'duplicate' : (OUTCOME_BY_STATUS[reply.statusCode] ?? 'error');
           deps.metrics.webhooks.inc({ source: source.source, outcome });
+          logAnswer(request, reply, { source: source.source, outcome }, answer?.log);
         },
       },
       async (request, reply) => {
         const answer = await receive(source, request, deps);
-        if (answer.duplicate) duplicates.add(request);
+        answers.set(request, answer);
         reply.log = request.log;
         return reply.code(answer.status).send(answer.body);
       },
@@ -51,10 +53,38 @@ export function webhookRoutes(fastify: FastifyInstance, deps: WebhookDeps): void
   }
 }
 
+/** What a webhook's log line says besides its method, route, status and time. */
+interface AnswerLog {
+  msg: string;
+  level?: 'info' | 'warn';
+  fields?: Record<string, unknown>;
+}
+
 interface Answer {
   status: number;
   body: unknown;
   duplicate?: boolean;
+  log: AnswerLog;
+}
+
+/** The request's one log line (Fastify's own are off); task_id comes with request.log once known. */
+function logAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  labels: { source: Source; outcome: Outcome },
+  // Answers Fastify gave before the handler ran: the error handler bound the reason to request.log.
+  log: AnswerLog = { msg: reply.statusCode >= 500 ? 'webhook failed' : 'webhook refused' },
+): void {
+  const { msg, level = 'info', fields = {} } = log;
+  const line = {
+    method: request.method,
+    route: request.routeOptions.url,
+    status: reply.statusCode,
+    response_time_ms: Math.round(reply.elapsedTime * 100) / 100,
+    ...labels,
+    ...fields,
+  };
+  request.log[level](line, msg);
 }
 
 /** Authenticate, decode, validate, filter, deduplicate, publish: in that order, each able to stop. */
@@ -63,26 +93,35 @@ async function receive(source: WebhookSource, request: FastifyRequest, deps: Web
   const encoding = encodingOf(request.headers['content-type']) ?? 'json';
   if (!source.encodings.includes(encoding)) return problem(415, `${source.path} webhooks must be sent as JSON`);
   if (!source.authenticate(request.headers, raw, deps.secrets[source.source])) {
-    request.log.warn('webhook authentication failed');
-    return problem(401, 'missing or invalid credentials');
+    return {
+      ...problem(401, 'missing or invalid credentials'),
+      log: { msg: 'webhook authentication failed', level: 'warn' },
+    };
   }
   const decoded = decodeBody(raw, encoding);
   if (!decoded.ok) return problem(400, decoded.problem);
   const result = source.interpret(decoded.value);
   if (result.kind === 'invalid') return problem(400, result.problem);
   if (result.kind === 'ignored') {
-    request.log.info({ reason: result.reason }, 'webhook ignored');
-    return { status: 200, body: { status: 'ignored', reason: result.reason } };
+    return {
+      status: 200,
+      body: { status: 'ignored', reason: result.reason },
+      log: { msg: 'webhook ignored', fields: { reason: result.reason } },
+    };
   }
 
   const deliveryId = source.deliveryId?.(request.headers);
   const earlier = deliveryId ? deps.deliveries.get(deliveryId) : undefined;
   if (earlier) {
     const taskId = await earlier.catch(() => undefined);
-    if (taskId === undefined) return unavailable();
+    if (taskId === undefined) return unavailable({ delivery_id: deliveryId });
     request.log = request.log.child({ task_id: taskId });
-    request.log.info({ delivery_id: deliveryId }, 'repeated delivery; not published again');
-    return { status: 202, body: { task_id: taskId }, duplicate: true };
+    return {
+      status: 202,
+      body: { task_id: taskId },
+      duplicate: true,
+      log: { msg: 'repeated delivery; not published again', fields: { delivery_id: deliveryId } },
+    };
   }
 
   const task = AgentTask.safeParse(toTask(source.source, result.draft, decoded.value));
@@ -97,13 +136,15 @@ async function receive(source: WebhookSource, request: FastifyRequest, deps: Web
   } catch (err) {
     deps.metrics.publishSeconds.observe({ outcome: 'failed' }, seconds(started));
     if (!(err instanceof PublishError)) throw err;
-    request.log.warn({ err }, 'task not published');
-    return unavailable();
+    return unavailable({ err });
   }
   deps.metrics.publishSeconds.observe({ outcome: 'confirmed' }, seconds(started));
   const { external_id, dedup_key } = task.data;
-  request.log.info({ source: source.source, external_id, dedup_key }, 'task published');
-  return { status: 202, body: { task_id: task.data.task_id } };
+  return {
+    status: 202,
+    body: { task_id: task.data.task_id },
+    log: { msg: 'task published', fields: { external_id, dedup_key } },
+  };
 }
 
 function toTask(source: Source, draft: TaskDraft, body: unknown) {
@@ -115,9 +156,12 @@ function seconds(since: bigint): number {
 }
 
 function problem(status: number, message: string): Answer {
-  return { status, body: problemBody(status, message) };
+  return { status, body: problemBody(status, message), log: { msg: 'webhook refused', fields: { reason: message } } };
 }
 
-function unavailable(): Answer {
-  return problem(503, 'the task could not be queued right now; retry later');
+function unavailable(fields: Record<string, unknown>): Answer {
+  return {
+    ...problem(503, 'the task could not be queued right now; retry later'),
+    log: { msg: 'task not published', level: 'warn', fields },
+  };
 }

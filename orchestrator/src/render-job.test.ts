@@ -345,6 +345,20 @@ describe('JobRenderer with override templates', () => {
     expect(() => custom.render(request({ templateId: 'python-backend' }), settings)).toThrow(/not valid/);
   });
 
+  it('fails at load when a template does not compile, naming it', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'job-templates-broken-'));
+    try {
+      await cp(templatesDir, broken, { recursive: true });
+      await writeFile(
+        join(broken, 'react-frontend.yaml.njk'),
+        '{% extends "base_job.yaml.njk" %}{% block agent_image %}',
+      );
+      await expect(JobRenderer.load(broken)).rejects.toThrow(/cannot compile react-frontend\.yaml\.njk/);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
+  });
+
   it('fails at load when the base template is missing', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'job-templates-empty-'));
     try {

@@ -140,6 +140,15 @@ export class JobRenderer {
       throwOnUndefined: true,
     });
     env.addFilter('q', quote);
+    // Compiled once, here: the loader caches them, and a template that does not compile stops the
+    // start instead of failing every task that uses it.
+    for (const name of [BASE_TEMPLATE, ...[...overrides].map((id) => `${id}.yaml.njk`)]) {
+      try {
+        env.getTemplate(name, true);
+      } catch (err) {
+        throw new JobRenderError(`cannot compile ${name}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     return new JobRenderer(env, overrides);
   }
 

@@ -41,6 +41,9 @@ export class OutcomePublisher {
     const publisher = new OutcomePublisher(options);
     const { logger } = options;
     const connection = await amqp.connect(options.url, {
+      // amqplib leaves Nagle on: a small write (an ack, a confirm-channel publish) then waits for
+      // the broker's delayed ACK of the previous segment, ~40 ms whenever traffic is light.
+      noDelay: true,
       recovery: {
         waitForConnect: false,
         initialDelay: options.reconnect?.initialDelayMs ?? 200,

@@ -1,19 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { ServiceProcess as Service, serviceEntry } from '@anton/testing';
 import { type ProcessMemory, processCpuMs, processMemory } from './process-usage.ts';
 
-/** The repository root: services are started from their real entry points under it. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { REPO_ROOT } from '@anton/testing';
 
 export const ENTRY_POINTS = {
-  ingester: join(REPO_ROOT, 'ingester/src/main.ts'),
-  orchestrator: join(REPO_ROOT, 'orchestrator/src/main.ts'),
-  runner: join(REPO_ROOT, 'runner/src/main.ts'),
+  ingester: serviceEntry('ingester'),
+  orchestrator: serviceEntry('orchestrator'),
+  runner: serviceEntry('runner'),
 } as const;
 
 /** The little environment every child needs besides its own configuration. */
@@ -42,48 +36,27 @@ export interface ServiceProcess {
 }
 
 /**
- * A service as its own process from its real entry point, configured only by its environment.
- * Like e2e's ServiceProcess, except that its output goes to a file: the e2e harness reads and
- * parses every log line in the parent, which under load (three lines per webhook at thousands
- * of webhooks a second) would tax the same event loop that drives the load.
+ * A service as its own process from its real entry point, configured only by its environment,
+ * with its output in a file: parsing every log line in this process, under load, would tax the
+ * same event loop that drives the load.
  */
 export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
-  const logPath = join(options.logDir, `${options.name}.log`);
-  const fd = openSync(logPath, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, ['--conditions=source', options.entry], {
-      env: options.env,
-      cwd: REPO_ROOT,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const pid = child.pid;
+  const service = await Service.start({
+    name: options.name,
+    entry: options.entry,
+    env: options.env,
+    logFile: join(options.logDir, `${options.name}.log`),
+    readyCheck: options.ready,
+    readyTimeoutMs: 30_000,
+  });
+  const pid = service.pid;
   if (pid === undefined) throw new Error(`${options.name} did not start`);
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const logs = () => readFile(logPath, 'utf8').catch(() => '');
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const [code] = await exited;
-    clearTimeout(timer);
-    return code;
+  return {
+    memory: () => processMemory(pid),
+    cpuMs: () => processCpuMs(pid),
+    // How a service ends is not a figure: a non-zero exit or a kill after the timeout is not an error here.
+    stop: async () => (await service.stop().catch(() => service.exited)).code,
   };
-  try {
-    const deadline = Date.now() + 30_000;
-    while (!(await options.ready().catch(() => false))) {
-      if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}: ${await logs()}`);
-      if (Date.now() > deadline) throw new Error(`${options.name} was not ready in time: ${await logs()}`);
-      await sleep(50);
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { memory: () => processMemory(pid), cpuMs: () => processCpuMs(pid), stop };
 }
 
 /** A readiness check: GET `url` answers 200. */

@@ -12,9 +12,8 @@ export interface JobWatch {
 export interface JobWatchOptions {
   /**
    * Deletes a Job (and its dedup claim) once this says it is done with, as the TTL controller
-   * would 10 minutes later. FakeKubernetes' garbage collector deep-copies every stored object
-   * for each owned object created, so a store that keeps hundreds of Jobs slows every call down
-   * (quadratically); reaping keeps the fake's cost flat, as a real API server's is.
+   * would 10 minutes later: the store, the fake's lists and the orchestrator's informer cache stay
+   * the size a cluster's would be over a run of a few minutes' worth of tasks.
    */
   reap?: (job: KubeObject) => boolean;
 }

@@ -15,6 +15,9 @@ export function baseEnv(): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
 }
 
+/** `BENCH_CPU_PROF=<dir> pnpm bench ...` writes a CPU profile of every service process there. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+
 export interface ServiceOptions {
   name: string;
   /** A .ts entry point, run as `node --conditions=source <entry>` (as the tests run them). */
@@ -48,6 +51,14 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     logFile: join(options.logDir, `${options.name}.log`),
     readyCheck: options.ready,
     readyTimeoutMs: 30_000,
+    ...(PROFILE_DIR && {
+      nodeArgs: [
+        '--conditions=source',
+        '--cpu-prof',
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${options.name}.cpuprofile`,
+      ],
+    }),
   });
   const pid = service.pid;
   if (pid === undefined) throw new Error(`${options.name} did not start`);

@@ -9,22 +9,20 @@ import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './
 const SIGNATURE_HEADER = 'x-hub-signature';
 const DELIVERY_HEADER = 'x-atlassian-webhook-identifier';
 
-// Plain (stripping) objects: only the keys read are copied, not the dozens of custom fields of a
-// real issue; raw_payload keeps the body as it came.
-const named = z.object({ name: z.string().nullish() }).nullish();
+const named = z.looseObject({ name: z.string().nullish() }).nullish();
 
-const JiraIssue = z.object({
+const JiraIssue = z.looseObject({
   id: textValue.pipe(z.string().min(1)),
   key: z.string().min(1).optional(),
   self: z.string().optional(),
   fields: z
-    .object({
+    .looseObject({
       summary: z.string().nullish(),
       description: z.unknown().optional(),
       labels: z.array(z.string()).nullish(),
       priority: named,
       issuetype: named,
-      project: z.object({ key: z.string().nullish() }).nullish(),
+      project: z.looseObject({ key: z.string().nullish() }).nullish(),
     })
     .default({}),
 });
@@ -36,10 +34,10 @@ const ChangelogItem = z.looseObject({ field: z.string(), fromString: z.string().
 });
 
 export const JiraPayload = z
-  .object({
+  .looseObject({
     webhookEvent: z.string().min(1),
     issue: JiraIssue.optional(),
-    changelog: z.object({ items: z.array(ChangelogItem).default([]) }).nullish(),
+    changelog: z.looseObject({ items: z.array(ChangelogItem).default([]) }).nullish(),
   })
   .superRefine((payload, ctx) => {
     if (payload.webhookEvent.startsWith('jira:issue_') && !payload.issue) {

@@ -32,7 +32,7 @@ const deployment = (name: string) => named('Deployment', name);
 
 /** kubernetes-models' module path for an apiVersion/kind (core group: v1/<Kind>). */
 async function modelFor(apiVersion: string, kind: string) {
-  const module = await import(`kubernetes-models/${apiVersion}/${kind}`);
+  const module = await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}/${kind}`);
   return module[kind] as new (
     data: unknown,
   ) => { validate(): void };

@@ -56,18 +56,14 @@ export function httpLoad(options: HttpLoadOptions): Promise<LoadResult> {
   });
 }
 
-/** `concurrency` workers calling `operation` back to back for `seconds`: the in-process counterpart of autocannon. */
-export async function closedLoop(
-  concurrency: number,
-  seconds: number,
-  operation: () => Promise<void>,
-): Promise<LoadResult> {
+/** Times operations as they complete: latencies of the ones that succeed, a count of the rest. */
+function loadRecorder() {
   const latencies: number[] = [];
   let failed = 0;
   const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < deadline) {
+  return {
+    started,
+    async time(operation: () => Promise<unknown>): Promise<void> {
       const t0 = performance.now();
       try {
         await operation();
@@ -75,17 +71,33 @@ export async function closedLoop(
       } catch {
         failed += 1;
       }
-    }
+    },
+    result(): LoadResult {
+      const elapsed = (performance.now() - started) / 1000;
+      return {
+        perSecond: latencies.length / elapsed,
+        latency: summarize(latencies),
+        ok: latencies.length,
+        failed,
+        seconds: elapsed,
+      };
+    },
+  };
+}
+
+/** `concurrency` workers calling `operation` back to back for `seconds`: the in-process counterpart of autocannon. */
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  operation: () => Promise<void>,
+): Promise<LoadResult> {
+  const recorder = loadRecorder();
+  const deadline = recorder.started + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) await recorder.time(operation);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  return {
-    perSecond: latencies.length / elapsed,
-    latency: summarize(latencies),
-    ok: latencies.length,
-    failed,
-    seconds: elapsed,
-  };
+  return recorder.result();
 }
 
 /**
@@ -106,24 +118,7 @@ export async function paced<T>(rate: number, count: number, operation: (i: numbe
 
 /** Open-loop load at `rate`/s for `seconds`, timing each operation. */
 export async function pacedLoad(rate: number, seconds: number, operation: () => Promise<void>): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let failed = 0;
-  const started = performance.now();
-  await paced(rate, Math.round(rate * seconds), async () => {
-    const t0 = performance.now();
-    try {
-      await operation();
-      latencies.push(performance.now() - t0);
-    } catch {
-      failed += 1;
-    }
-  });
-  const elapsed = (performance.now() - started) / 1000;
-  return {
-    perSecond: latencies.length / elapsed,
-    latency: summarize(latencies),
-    ok: latencies.length,
-    failed,
-    seconds: elapsed,
-  };
+  const recorder = loadRecorder();
+  await paced(rate, Math.round(rate * seconds), () => recorder.time(operation));
+  return recorder.result();
 }

@@ -1,8 +1,15 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { createTestVhost, type LogLine, REPO_ROOT, ServiceProcess, serviceEntry, type TestVhost } from '@anton/testing';
+import {
+  createTestVhost,
+  freePort,
+  type LogLine,
+  REPO_ROOT,
+  ServiceProcess,
+  serviceEntry,
+  type TestVhost,
+} from '@anton/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './harness/free-port.ts';
 import { FIXTURES_DIR } from './harness/sample-webhooks.ts';
 
 // `pnpm dev` is `node scripts/dev.ts`: started here the same way, with no keys in its environment.

@@ -2,6 +2,7 @@ export * from './anthropic/fake-anthropic.ts';
 export * from './datadog/fake-datadog.ts';
 export * from './estimate-tokens.ts';
 export * from './fake-http-server.ts';
+export * from './free-port.ts';
 export * from './git/git-env.ts';
 export * from './git/git-http-server.ts';
 export * from './git/sample-repo.ts';

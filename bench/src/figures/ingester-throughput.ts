@@ -1,8 +1,7 @@
 import { ORCHESTRATOR_QUEUE } from '@anton/contracts';
-import { createTestVhost } from '@anton/testing';
+import { createTestVhost, freePort } from '@anton/testing';
 import { rawPublisher, takeOne } from '../support/broker.ts';
 import type { BenchContext } from '../support/context.ts';
-import { freePort } from '../support/free-port.ts';
 import { closedLoop, httpLoad, type LoadResult, pacedLoad } from '../support/load.ts';
 import { type FigureResult, type Row, ratioOf } from '../support/report.ts';
 import { answers200, baseEnv, ENTRY_POINTS, type ServiceProcess, startService } from '../support/service-process.ts';

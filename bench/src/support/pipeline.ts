@@ -6,12 +6,12 @@ import {
   FakeAnthropic,
   FakeKubernetes,
   type FakeKubernetesOptions,
+  freePort,
   type KubeObject,
   type ScriptedOutcome,
   type TestVhost,
 } from '@anton/testing';
 import type { BenchContext } from './context.ts';
-import { freePort } from './free-port.ts';
 import { answers200, baseEnv, ENTRY_POINTS, type ServiceProcess, startService } from './service-process.ts';
 import { JIRA_PROJECT, WEBHOOK_SECRET } from './webhooks.ts';
 

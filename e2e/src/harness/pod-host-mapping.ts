@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@anton/testing';
-import { freePort } from './free-port.ts';
+import { freePort } from '@anton/testing';
 
 type Json = Record<string, unknown>;
 

@@ -59,3 +59,29 @@ export async function captureMessages(
     close: () => connection.close().catch(() => undefined),
   };
 }
+
+/** AMQP 0-9-1 methods a test may wait for on the wire, as [class id, method id] (the spec's numbering). */
+const AMQP_METHODS = {
+  'channel.open': [20, 10],
+  'exchange.declare': [40, 10],
+  'queue.declare': [50, 10],
+  'basic.consume': [60, 20],
+  'confirm.select': [85, 10],
+} as const;
+
+/**
+ * Whether a chunk a client sent holds a method frame for `method` (frame: type 1, channel u16,
+ * size u32, class u16, method u16, …, end 0xCE). For TcpProxy.resetOn: a fault at an exact step.
+ */
+export function sendsAmqpMethod(chunk: Buffer, method: keyof typeof AMQP_METHODS): boolean {
+  const [classId, methodId] = AMQP_METHODS[method];
+  let offset = chunk.subarray(0, 4).toString('latin1') === 'AMQP' ? 8 : 0;
+  while (offset + 7 <= chunk.length) {
+    const size = chunk.readUInt32BE(offset + 3);
+    if (chunk[offset] === 1 && size >= 4 && offset + 11 <= chunk.length) {
+      if (chunk.readUInt16BE(offset + 7) === classId && chunk.readUInt16BE(offset + 9) === methodId) return true;
+    }
+    offset += 7 + size + 1;
+  }
+  return false;
+}

@@ -84,6 +84,24 @@ describe('startTcpProxy', () => {
     await waitFor(() => next.received === 'still', { what: 'a new connection to work' });
   });
 
+  it('resetOn drops the first matching chunk and resets every connection, once', async () => {
+    const client = await open();
+    const other = await open();
+    await waitFor(() => proxy.connections === 2, { what: 'both connections' });
+    proxy.resetOn((chunk) => chunk.toString().includes('trigger'));
+    client.socket.write('harmless');
+    await waitFor(() => client.received === 'harmless', { what: 'a chunk that does not match to pass' });
+    client.socket.write('trigger');
+    await waitFor(() => client.closed && other.closed, { what: 'the reset' });
+    expect(client.error?.code).toBe('ECONNRESET');
+    expect(other.error?.code).toBe('ECONNRESET');
+    expect(arrived).not.toContain('trigger');
+
+    const next = await open();
+    next.socket.write('trigger again');
+    await waitFor(() => next.received === 'trigger again', { what: 'a match after the one-shot to pass' });
+  });
+
   it('delay holds each chunk at least that long, in order', async () => {
     const client = await open();
     proxy.delay(150);

@@ -12,6 +12,11 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Sends a TCP RST on every open connection (ECONNRESET on both sides); new ones still pass. */
   reset(): void;
+  /**
+   * Arms a one-shot reset: the first chunk a client sends that `match` accepts is dropped and every
+   * open connection reset, so a fault lands at an exact point of a protocol exchange.
+   */
+  resetOn(match: (chunk: Buffer) => boolean): void;
   /** Holds each chunk, in both directions, `ms` before passing it on (0: none). */
   delay(ms: number): void;
   /**
@@ -19,7 +24,7 @@ export interface TcpProxy {
    * `to-target` holds what clients send (their acks), `both` everything.
    */
   stall(direction?: StallDirection): void;
-  /** Undoes cut, delay and stall: listens again on the same port and releases what was held. */
+  /** Undoes cut, delay, stall and an armed resetOn: listens again on the same port, releases what was held. */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -80,10 +85,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const pairs = new Set<Pair>();
   let delayMs = 0;
   let stalled: StallDirection | undefined;
+  let resetMatch: ((chunk: Buffer) => boolean) | undefined;
   const holds = (flow: 'to-target' | 'from-target') => stalled === 'both' || stalled === flow;
   let server: Server | undefined;
 
   const accept = (client: Socket) => {
+    // Listens before the flows do, so a matching chunk is never passed on.
+    client.on('data', (chunk: Buffer) => {
+      if (!resetMatch?.(chunk)) return;
+      resetMatch = undefined;
+      closeAll('reset');
+    });
     const upstream = connect(target);
     const pair: Pair = {
       client,
@@ -146,6 +158,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     cut,
     reset: () => closeAll('reset'),
+    resetOn: (match) => {
+      resetMatch = match;
+    },
     delay: (ms) => {
       delayMs = ms;
     },
@@ -158,6 +173,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore: async () => {
       delayMs = 0;
+      resetMatch = undefined;
       stalled = undefined;
       for (const pair of pairs) {
         pair.toClient.stalled = false;

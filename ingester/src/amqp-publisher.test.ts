@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type AgentTask, EXCHANGE, ORCHESTRATOR_QUEUE, TASK_CREATED } from '@anton/contracts';
-import { captureMessages, RABBITMQ_BASE_URL, startTcpProxy, type TcpProxy, waitFor } from '@anton/testing';
+import {
+  captureMessages,
+  RABBITMQ_BASE_URL,
+  sendsAmqpMethod,
+  startTcpProxy,
+  type TcpProxy,
+  waitFor,
+} from '@anton/testing';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture.ts';
@@ -98,6 +105,20 @@ describe('closing', () => {
     await expect(published).resolves.toBeUndefined();
     await closed;
     await waitFor(() => capturedIds().includes(inFlight.task_id), { what: 'the in-flight task' });
+  });
+});
+
+describe('a connection reset while the channel is being set up', () => {
+  it('is retried, not a crash: the publisher comes back and publishes', async () => {
+    // amqplib listens for errors on a new connection only once setup succeeds.
+    let declaresReset = 0;
+    proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
+    proxy.reset();
+    await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
+    await waitFor(() => harness.publisher.ready, { what: 'the publisher to recover' });
+    const reply = await harness.post('sonar', body);
+    expect(reply.statusCode).toBe(202);
+    await waitFor(() => capturedIds().includes(reply.json().task_id), { what: 'the task sent after the resets' });
   });
 });
 

@@ -65,6 +65,9 @@ export class AmqpPublisher implements TaskPublisher {
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
+    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
+    // unheard socket error during setup would crash the process. Setup then fails and is retried.
+    model.on('error', () => undefined);
     const channel = await model.createConfirmChannel();
     await declareTaskTopology(channel);
     channel.on('return', (message) => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type AgentTask, DEAD_LETTER_QUEUE, HEADERS, ORCHESTRATOR_QUEUE } from '@anton/contracts';
-import { createTestVhost, type TestVhost, waitFor } from '@anton/testing';
+import { createTestVhost, sendsAmqpMethod, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../test/broker.ts';
@@ -39,13 +39,14 @@ afterEach(async () => {
 
 async function startConsumer(
   decide: (task: AgentTask, context: HandleContext) => TaskDisposition | Promise<TaskDisposition>,
+  url = vhost.url,
 ) {
   const handle: TaskHandler = async (task, context) => {
     calls.push({ task, context });
     return decide(task, context);
   };
   consumer = new TaskConsumer({
-    url: vhost.url,
+    url,
     prefetch: 1,
     maxRetries: 3,
     handle,
@@ -177,5 +178,27 @@ describe('TaskConsumer against the real broker', () => {
     await waitFor(() => consumer?.ready, { what: 'the consumer to reconnect' });
     await broker.publish(makeTask());
     await waitFor(() => calls.length === 1, { what: 'a task after the reconnect' });
+  });
+
+  it('survives a connection reset in the middle of setting up after a reconnect', async () => {
+    const target = new URL(vhost.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5672) });
+    try {
+      target.port = String(proxy.port);
+      await startConsumer(() => ({ kind: 'duplicate', heldBy: 'x' }), target.toString());
+      // amqplib listens for errors on a new connection only once setup succeeds: an RST while the
+      // topology is being declared used to crash the process.
+      let declaresReset = 0;
+      proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
+      proxy.reset();
+      await waitFor(() => consumer?.ready, { what: 'the consumer to reconnect after two resets' });
+      expect(declaresReset).toBe(1);
+      await broker.publish(makeTask());
+      await waitFor(() => calls.length === 1, { what: 'a task after the resets' });
+    } finally {
+      await consumer?.stop(1000);
+      consumer = undefined;
+      await proxy.close();
+    }
   });
 });

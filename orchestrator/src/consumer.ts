@@ -111,6 +111,9 @@ export class TaskConsumer {
   }
 
   async #setup(model: ChannelModel): Promise<void> {
+    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
+    // unheard socket error during setup would crash the process. Setup then fails and is retried.
+    model.on('error', () => undefined);
     const channel = await model.createConfirmChannel();
     channel.on('error', (err) => this.#options.logger.warn({ err }, 'channel error'));
     // A channel closed under a live connection (e.g. a broker-side error) would stop consumption

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { EXCHANGE, TASK_COMPLETED, type TaskOutcome } from '@anton/contracts';
-import { createTestVhost, type TestVhost, waitFor } from '@anton/testing';
+import { createTestVhost, sendsAmqpMethod, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../../test/broker.ts';
@@ -95,5 +95,32 @@ describe('OutcomePublisher', () => {
     broker = await TestBroker.connect(vhost.url); // the test's own connection was closed too
     const messages = await broker.drain(QUEUE);
     expect(messages.map((m) => m.properties.messageId)).toEqual([sent.task_id]);
+  });
+
+  it('survives a connection reset while its channel is being set up, and publishes after', async () => {
+    const target = new URL(vhost.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5672) });
+    target.port = String(proxy.port);
+    const viaProxy = await OutcomePublisher.start({
+      url: target.toString(),
+      logger: pino({ level: 'silent' }),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 100 },
+    });
+    try {
+      await waitFor(() => viaProxy.ready, { what: 'the publisher to connect' });
+      // amqplib listens for errors on a new connection only once setup succeeds.
+      let declaresReset = 0;
+      proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
+      proxy.reset();
+      await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
+      await waitFor(() => viaProxy.ready, { what: 'the publisher to recover' });
+      const sent = outcome();
+      await viaProxy.publish(sent);
+      const messages = await broker.drain(QUEUE);
+      expect(messages.map((m) => m.properties.messageId)).toEqual([sent.task_id]);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
   });
 });

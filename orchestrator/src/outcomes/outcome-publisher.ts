@@ -99,6 +99,9 @@ export class OutcomePublisher {
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
+    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
+    // unheard socket error during setup would crash the process. Setup then fails and is retried.
+    model.on('error', () => undefined);
     const channel = await model.createConfirmChannel();
     channel.on('error', (err) => this.#options.logger.warn({ err }, 'outcome publisher channel error'));
     channel.on('close', () => {

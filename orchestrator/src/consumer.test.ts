@@ -191,8 +191,8 @@ describe('TaskConsumer against the real broker', () => {
       let declaresReset = 0;
       proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
       proxy.reset();
+      await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
       await waitFor(() => consumer?.ready, { what: 'the consumer to reconnect after two resets' });
-      expect(declaresReset).toBe(1);
       await broker.publish(makeTask());
       await waitFor(() => calls.length === 1, { what: 'a task after the resets' });
     } finally {

@@ -59,9 +59,9 @@ describe('ReportQueue', () => {
       new ReportError('HTTP 500', { retryable: true }),
       new TypeError('fetch failed'), // no answer at all: worth another try too
     ]);
-    queue.enqueue(delivery);
+    const result = queue.enqueue(delivery);
     expect(queue.pending).toBe(1);
-    await waitFor(() => queue.pending === 0, { what: 'the delivery' });
+    await expect(result).resolves.toBe('sent');
     expect(attempts).toHaveLength(3);
     expect(await count('sent')).toBe(1);
     expect(lines.filter((l) => l.msg === 'report failed, retrying')).toHaveLength(2);
@@ -70,8 +70,7 @@ describe('ReportQueue', () => {
   it('gives up at once on a permanent failure: logged at error level with the task_id, and counted', async () => {
     const queue = makeQueue();
     const { delivery, attempts } = scripted([new ReportError('HTTP 404: no such issue', { retryable: false })]);
-    queue.enqueue(delivery);
-    await waitFor(() => queue.pending === 0, { what: 'the delivery' });
+    await expect(queue.enqueue(delivery)).resolves.toBe('failed');
     expect(attempts).toHaveLength(1);
     expect(await count('failed')).toBe(1);
     expect(lines.find((l) => l.msg === 'report failed for good')).toMatchObject({
@@ -111,9 +110,9 @@ describe('ReportQueue', () => {
     const queue = makeQueue({ baseDelayMs: 60_000, maxDelayMs: 60_000 });
     const stuck = scripted([new ReportError('HTTP 502', { retryable: true })], { taskId: 'task-stuck' });
     const quick = scripted([], { taskId: 'task-quick' });
-    queue.enqueue(stuck.delivery);
-    queue.enqueue(quick.delivery);
+    const results = Promise.all([queue.enqueue(stuck.delivery), queue.enqueue(quick.delivery)]);
     await queue.drain(50);
+    await expect(results).resolves.toEqual(['abandoned', 'sent']);
     expect(queue.pending).toBe(0);
     expect(await count('sent')).toBe(1);
     expect(await count('abandoned')).toBe(1);
@@ -121,7 +120,8 @@ describe('ReportQueue', () => {
       level: 50,
       task_id: 'task-stuck',
     });
-    queue.enqueue(scripted([], { taskId: 'task-late' }).delivery); // after the drain: not sent, not lost silently
+    // After the drain: not sent, not lost silently.
+    await expect(queue.enqueue(scripted([], { taskId: 'task-late' }).delivery)).resolves.toBe('abandoned');
     expect(await count('abandoned')).toBe(2);
   });
 });

@@ -21,6 +21,9 @@ export class ReportError extends Error {
   }
 }
 
+/** How a delivery ended: sent, failed for good (logged and counted), or abandoned by a shutdown. */
+export type DeliveryResult = 'sent' | 'failed' | 'abandoned';
+
 /** One thing to deliver about one task's outcome: a comment, an event, a message. */
 export interface Delivery {
   /** Who delivers it (the metric's `reporter` label): jira, datadog, task_completed. */
@@ -54,7 +57,7 @@ export interface ReportQueueOptions {
  */
 export class ReportQueue {
   readonly #options: ReportQueueOptions;
-  readonly #running = new Set<Promise<void>>();
+  readonly #running = new Set<Promise<DeliveryResult>>();
   readonly #abort = new AbortController();
 
   constructor(options: ReportQueueOptions) {
@@ -65,14 +68,15 @@ export class ReportQueue {
     return this.#running.size;
   }
 
-  enqueue(delivery: Delivery): void {
+  /** Starts the delivery; the promise (never rejected) tells how it ended, for a caller that keeps track. */
+  enqueue(delivery: Delivery): Promise<DeliveryResult> {
     if (this.#abort.signal.aborted) {
-      this.#settle(delivery, 'abandoned', 0, new Error('the orchestrator is stopping'));
-      return;
+      return Promise.resolve(this.#settle(delivery, 'abandoned', 0, new Error('the orchestrator is stopping')));
     }
     const run = this.#deliver(delivery);
     this.#running.add(run);
     void run.finally(() => this.#running.delete(run));
+    return run;
   }
 
   /** Waits for what is pending, up to `timeoutMs`; then abandons the rest (each logged and counted). */
@@ -87,15 +91,14 @@ export class ReportQueue {
     await Promise.allSettled([...this.#running]);
   }
 
-  async #deliver(delivery: Delivery): Promise<void> {
+  async #deliver(delivery: Delivery): Promise<DeliveryResult> {
     const { logger, timeoutMs } = this.#options;
     const maxAttempts = delivery.maxAttempts ?? this.#options.maxAttempts;
     const log = logger.child({ task_id: delivery.taskId, reporter: delivery.reporter });
     for (let attempt = 1; ; attempt += 1) {
       try {
         await delivery.send(AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]));
-        this.#settle(delivery, 'sent', attempt);
-        return;
+        return this.#settle(delivery, 'sent', attempt);
       } catch (err) {
         if (this.#abort.signal.aborted) return this.#settle(delivery, 'abandoned', attempt, err);
         const retryable = !(err instanceof ReportError) || err.retryable;
@@ -119,12 +122,13 @@ export class ReportQueue {
     return Math.round(Math.min(maxDelayMs, asked ?? backoff));
   }
 
-  #settle(delivery: Delivery, outcome: 'sent' | 'failed' | 'abandoned', attempts: number, err?: unknown): void {
+  #settle(delivery: Delivery, outcome: DeliveryResult, attempts: number, err?: unknown): DeliveryResult {
     const { logger, metrics } = this.#options;
     metrics.reports.inc({ reporter: delivery.reporter, outcome });
     const fields = { task_id: delivery.taskId, reporter: delivery.reporter, what: delivery.what, attempts };
     if (outcome === 'sent') logger.info(fields, 'report delivered');
     else if (outcome === 'failed') logger.error({ ...fields, err }, 'report failed for good');
     else logger.error({ ...fields, err }, 'report abandoned: the orchestrator stopped before it was delivered');
+    return outcome;
   }
 }

@@ -18,7 +18,8 @@ let routes: BrokerRoutes;
 let incidents: JiraIncidents;
 
 beforeAll(async () => {
-  pipeline = await Pipeline.start({ label: 'chaos-proc' });
+  // A short hold on undelivered reports, so a restarted orchestrator takes them over within the test.
+  pipeline = await Pipeline.start({ label: 'chaos-proc', orchestratorEnv: { REPORT_LEASE_MS: '2000' } });
   routes = await routeBrokerThroughProxies(pipeline);
   incidents = new JiraIncidents(pipeline, 8000);
 }, 120_000);
@@ -97,6 +98,34 @@ describe('the orchestrator killed (SIGKILL) and restarted', () => {
       what: 'the unacknowledged message to come back',
     });
     await incidents.expectFixedOnce(reported);
+  });
+});
+
+describe('the orchestrator killed while it reports an outcome', () => {
+  it('the restarted orchestrator delivers what was still owed, and only that', async () => {
+    const reported = await incidents.report();
+    const issue = reported.branch.replace('fix/', '');
+    pipeline.jira.addIssue(issue);
+    const comments = `/rest/api/2/issue/${issue}/comment`;
+    // The JIRA comment hangs (longer than the test) while the task.completed message goes out.
+    pipeline.jira.inject({ kind: 'delay', ms: 60_000 }, { times: 1, method: 'POST', path: comments });
+    await incidents.expectFixedOnce(reported);
+    const owed = () => pipeline.job(reported.taskId)?.metadata.annotations?.['anton.dev/reports-pending'];
+    await waitFor(() => owed() === 'jira', { what: 'task.completed struck off, the comment still owed' });
+    await waitFor(() => pipeline.jira.received(comments, 'POST').length === 1, { what: 'the comment on its way' });
+
+    await pipeline.orchestrator.kill();
+    await pipeline.startOrchestrator();
+    await waitFor(() => pipeline.jira.comments(issue).length === 1, {
+      timeoutMs: 30_000,
+      what: 'the comment, from the restarted orchestrator once the hold ran out',
+    });
+    expect(pipeline.jira.comments(issue)[0]?.text).toContain('https://github.com/acme/sample-shop/pull/');
+    await waitFor(() => owed() === undefined, { what: 'the owed list cleared' });
+    expect(incidents.outcomes(reported.taskId)).toHaveLength(1); // not published again
+    expect(pipeline.orchestrator.lines.map((line) => line.msg)).toContain(
+      'reports another orchestrator left undelivered: taking them over',
+    );
   });
 });
 

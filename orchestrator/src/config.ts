@@ -71,6 +71,8 @@ const Env = z
     REPORT_TIMEOUT_MS: env.int(10_000, 1),
     /** The task.completed message outlasts a broker restart: more attempts than a reporter's. */
     OUTCOME_PUBLISH_ATTEMPTS: env.int(12, 1),
+    /** How long an orchestrator's hold on a Job's reports lasts unless renewed; then another takes them over. */
+    REPORT_LEASE_MS: env.int(60_000, 300),
 
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     METRICS_HOST: z.string().default('0.0.0.0'),
@@ -144,6 +146,7 @@ const Env = z
         maxDelayMs: vars.REPORT_MAX_DELAY_MS,
         timeoutMs: vars.REPORT_TIMEOUT_MS,
         publishAttempts: vars.OUTCOME_PUBLISH_ATTEMPTS,
+        leaseMs: vars.REPORT_LEASE_MS,
       },
       metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,

@@ -18,7 +18,7 @@ import { trackRunnerJobs } from './kubernetes/runner-job-tracker.ts';
 import { DEFAULT_RETRY_POLICY } from './kubernetes/with-retry.ts';
 import { createMetrics } from './metrics.ts';
 import type { FinishedTask } from './outcomes/finished-task.ts';
-import { JobOutcomeWatcher } from './outcomes/job-outcome-watcher.ts';
+import { JobOutcomeWatcher, type OutcomeSink } from './outcomes/job-outcome-watcher.ts';
 import { OutcomePublisher } from './outcomes/outcome-publisher.ts';
 import { OutcomeReporting } from './outcomes/outcome-reporting.ts';
 import { JobRenderer } from './render-job.ts';
@@ -46,7 +46,12 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
   const cleanups: Array<() => Promise<void>> = [];
 
   // Outcomes come from the Job watcher or the local runners, both started below once this exists.
-  const report = (finished: FinishedTask) => reporting.report(finished);
+  const sink: OutcomeSink = {
+    owed: (finished) => reporting.owed(finished),
+    report: (finished, only, onDone) => reporting.report(finished, only, onDone),
+  };
+  /** Run once the report queue has drained. */
+  const afterReporting: Array<() => Promise<void>> = [];
 
   let dispatcher: Dispatcher;
   let claims: ClaimStore;
@@ -79,7 +84,8 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       policy: retry,
       logger,
       reporter: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
-      onOutcome: report,
+      sink,
+      leaseMs: config.reports.leaseMs,
     });
     startWatching = async () => {
       watcher.start();
@@ -90,6 +96,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       () => watcher.stop(),
       () => informer.stop(),
     );
+    afterReporting.push(() => watcher.settled());
   } else {
     const local = new LocalDispatcher({
       runnerDir: config.local.runnerDir,
@@ -98,7 +105,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       path: config.local.path,
       capacity,
       logger,
-      onFinished: report,
+      onFinished: (finished: FinishedTask) => void sink.report(finished),
     });
     dispatcher = local;
     claims = new MemoryClaimStore();
@@ -115,6 +122,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
   /** After the runners' side is closed: the reports it left get their chance, then the publisher goes. */
   const closeReporting = async (timeoutMs: number) => {
     await reportQueue.drain(timeoutMs);
+    for (const after of afterReporting) await after();
     await publisher.close();
   };
   const reporting = new OutcomeReporting({

@@ -81,7 +81,7 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
     createJob: (body) => call(batch.createNamespacedJob({ namespace, body })),
     readJob: (name) => orUndefined(batch.readNamespacedJob({ name, namespace })),
     listJobs: async (labelSelector) => (await call(batch.listNamespacedJob({ namespace, labelSelector }))).items,
-    // A merge patch carrying metadata.resourceVersion: the API server applies it only to that version.
+    // A merge patch; with metadata.resourceVersion, the API server applies it only to that version.
     patchJobMetadata: (name, { resourceVersion, labels, annotations }) =>
       call(
         batch.patchNamespacedJob(

@@ -25,10 +25,11 @@ export interface KubernetesApi {
   watchJobs(labelSelector: string): JobInformer;
 }
 
+/** A JSON merge patch of a Job's metadata: `null` removes a key; a resourceVersion makes it conditional. */
 export interface JobMetadataPatch {
-  resourceVersion: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
 }
 
 export interface JobInformer {

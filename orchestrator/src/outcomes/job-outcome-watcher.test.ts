@@ -6,7 +6,7 @@ import { prOpenedOutcome, terminationMessage } from '../../test/runner-results.t
 import { createKubernetesApi, loadKubeConfig } from '../kubernetes/client-node-api.ts';
 import type { KubernetesApi } from '../kubernetes/kubernetes-api.ts';
 import type { FinishedTask } from './finished-task.ts';
-import { JobOutcomeWatcher } from './job-outcome-watcher.ts';
+import { JobOutcomeWatcher, type OutcomeSink } from './job-outcome-watcher.ts';
 
 const logger = pino({ level: 'silent' });
 const policy = { retries: 1, baseDelayMs: 1, maxDelayMs: 10 };
@@ -27,24 +27,48 @@ afterEach(async () => {
   await fake.close();
 });
 
-/** An orchestrator's watcher on its own connection to the cluster; what it reports lands in `reported`. */
-async function startWatcher(reporter: string, reported: FinishedTask[] = []) {
+interface WatcherOptions {
+  /** How a delivery ends: the reporters it leaves owed (as a shutdown would). Default: all delivered at once. */
+  deliver?: (
+    finished: FinishedTask,
+    only: ReadonlySet<string> | undefined,
+    onDone: ((reporter: string) => void) | undefined,
+  ) => Promise<string[]>;
+  leaseMs?: number;
+}
+
+/**
+ * An orchestrator's watcher on its own connection to the cluster. Its sink owes each outcome to
+ * task_completed and jira, as OutcomeReporting would for a JIRA task; what it reports lands in
+ * `reported`, and what it was asked to deliver in `asked` (undefined: everything).
+ */
+async function startWatcher(reporter: string, reported: FinishedTask[] = [], options: WatcherOptions = {}) {
   const ownApi = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', logger);
   const informer = ownApi.watchJobs('app=anton-runner');
+  const asked: Array<string[] | undefined> = [];
+  const sink: OutcomeSink = {
+    owed: () => ['task_completed', 'jira'],
+    report: async (finished, only, onDone) => {
+      reported.push(finished);
+      asked.push(only && [...only].sort());
+      return options.deliver ? options.deliver(finished, only, onDone) : [];
+    },
+  };
   const watcher = new JobOutcomeWatcher({
     api: ownApi,
     informer,
     policy,
     logger,
     reporter,
-    onOutcome: (finished) => reported.push(finished),
+    sink,
     retryDelayMs: 50,
+    ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
   });
   watcher.start();
   await informer.start();
   watchers.push(watcher);
   informers.push(informer);
-  return { reported, watcher, informer };
+  return { reported, asked, watcher, informer };
 }
 
 const job = (name: string) => fake.get('Job', 'agents', name);
@@ -203,7 +227,135 @@ describe('JobOutcomeWatcher', () => {
     });
     fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
     await waitFor(() => reported.length === 1, { what: 'the outcome' });
-    expect(fake.received(`/apis/batch/v1/namespaces/agents/jobs/${name}`, 'PATCH')).toHaveLength(5);
+    // Four refused writes, the one that landed, and the one that clears the delivered reports.
+    await waitFor(() => job(name)?.metadata.annotations?.['anton.dev/reports-pending'] === undefined);
+    expect(fake.received(`/apis/batch/v1/namespaces/agents/jobs/${name}`, 'PATCH')).toHaveLength(6);
     expect(job(name)?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
+  });
+});
+
+/** A gate a delivery waits on until the test opens it. */
+function gate() {
+  let open: (left: string[]) => void = () => undefined;
+  const closed = new Promise<string[]>((resolve) => {
+    open = resolve;
+  });
+  return { wait: () => closed, open };
+}
+
+const annotations = (name: string) => job(name)?.metadata.annotations ?? {};
+const until = (name: string) => Date.parse(annotations(name)['anton.dev/reporting-until'] ?? '');
+
+/** A finished Job whose outcome an orchestrator recorded, and then died owing `owed`, its hold ending at `holdEnds`. */
+async function leftByADeadOrchestrator(owed: string, holdEnds: Date) {
+  const started = await jobs.start();
+  fake.setJobPhase('agents', started.job, 'succeeded', { terminationMessage: terminationMessage() });
+  await fake.settled();
+  const current = job(started.job);
+  await api.patchJobMetadata(started.job, {
+    resourceVersion: current?.metadata.resourceVersion ?? '',
+    labels: { 'anton.dev/result': 'pr_opened' },
+    annotations: {
+      'anton.dev/result': 'pr_opened',
+      'anton.dev/reported-by': 'orchestrator-dead',
+      'anton.dev/reports-pending': owed,
+      'anton.dev/reporting-until': holdEnds.toISOString(),
+    },
+  });
+  return started;
+}
+
+describe('JobOutcomeWatcher: reports owed, held and taken over', () => {
+  it('writes who the outcome is owed to with a hold on it, strikes each off when done, and clears both', async () => {
+    const delivery = gate();
+    const halfway = gate();
+    const { reported, asked } = await startWatcher('orchestrator-a', [], {
+      deliver: async (_finished, _only, onDone) => {
+        await halfway.wait();
+        onDone?.('task_completed');
+        return delivery.wait();
+      },
+      leaseMs: 60_000,
+    });
+    const { job: name } = await jobs.start();
+    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
+    await waitFor(() => reported.length === 1, { what: 'the outcome' });
+    expect(asked).toEqual([undefined]);
+    expect(annotations(name)).toMatchObject({
+      'anton.dev/reported-by': 'orchestrator-a',
+      'anton.dev/reports-pending': 'task_completed,jira',
+    });
+    expect(until(name) - Date.now()).toBeGreaterThan(50_000);
+
+    halfway.open([]);
+    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === 'jira', {
+      what: 'task_completed struck off',
+    });
+    delivery.open([]);
+    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
+      what: 'the owed list cleared',
+    });
+    expect(annotations(name)['anton.dev/reporting-until']).toBeUndefined();
+    expect(annotations(name)['anton.dev/result']).toBe('pr_opened');
+  });
+
+  it('renews its hold while the deliveries outlast it, so a second orchestrator never takes them', async () => {
+    const delivery = gate();
+    const reported: FinishedTask[] = [];
+    await startWatcher('orchestrator-a', reported, { deliver: delivery.wait, leaseMs: 300 });
+    await startWatcher('orchestrator-b', reported, { leaseMs: 300 });
+    const { job: name } = await jobs.start();
+    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
+    await waitFor(() => annotations(name)['anton.dev/reports-pending'] !== undefined, { what: 'the record' });
+    const first = until(name);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // three holds long
+    expect(until(name)).toBeGreaterThan(first);
+    expect(reported).toHaveLength(1);
+    expect(annotations(name)['anton.dev/reported-by']).toBe('orchestrator-a');
+    delivery.open([]);
+    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
+      what: 'the owed list cleared',
+    });
+  });
+
+  it('takes over what a dead orchestrator owed once its hold runs out, delivering only that', async () => {
+    const dead = await leftByADeadOrchestrator('jira', new Date(Date.now() + 700));
+    const reported: FinishedTask[] = [];
+    const a = await startWatcher('orchestrator-a', reported);
+    const b = await startWatcher('orchestrator-b', reported);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reported).toHaveLength(0); // still held
+
+    await waitFor(() => reported.length === 1, { what: 'the takeover once the hold ran out' });
+    expect(reported[0]?.outcome).toMatchObject({ task_id: dead.task.task_id, status: 'pr_opened' });
+    expect([...a.asked, ...b.asked]).toEqual([['jira']]);
+    await waitFor(() => annotations(dead.job)['anton.dev/reports-pending'] === undefined, {
+      what: 'the owed list cleared',
+    });
+    expect(['orchestrator-a', 'orchestrator-b']).toContain(annotations(dead.job)['anton.dev/reported-by']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reported).toHaveLength(1); // taken over once, by one of the two
+  });
+
+  it('at shutdown, leaves on the Job what it could not deliver and ends its hold, for the next orchestrator', async () => {
+    const delivery = gate();
+    const first = await startWatcher('orchestrator-a', [], { deliver: delivery.wait });
+    const { task, job: name } = await jobs.start();
+    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
+    await waitFor(() => first.reported.length === 1, { what: 'the outcome' });
+    await first.watcher.stop();
+    delivery.open(['jira']); // the report queue, drained, abandoned the JIRA comment
+    await first.watcher.settled();
+    await first.informer.stop();
+    expect(annotations(name)['anton.dev/reports-pending']).toBe('jira');
+    expect(until(name)).toBeLessThanOrEqual(Date.now());
+
+    const next = await startWatcher('orchestrator-a-restarted');
+    await waitFor(() => next.reported.length === 1, { what: 'the next orchestrator to deliver it' });
+    expect(next.reported[0]?.outcome.task_id).toBe(task.task_id);
+    expect(next.asked).toEqual([['jira']]);
+    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
+      what: 'the owed list cleared',
+    });
   });
 });

@@ -1,13 +1,30 @@
-import { type AgentTask, CONTEXT_FILE, contextConfigMapName, LABELS, RunnerContext } from '@anton/contracts';
+import {
+  type AgentTask,
+  ANNOTATIONS,
+  CONTEXT_FILE,
+  contextConfigMapName,
+  LABELS,
+  RunnerContext,
+} from '@anton/contracts';
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { finalCondition } from '../kubernetes/job-state.ts';
-import type { JobInformer, KubernetesApi } from '../kubernetes/kubernetes-api.ts';
+import { isConflict, isNotFound, type JobInformer, type KubernetesApi } from '../kubernetes/kubernetes-api.ts';
 import { type RetryPolicy, withRetry } from '../kubernetes/with-retry.ts';
 import { decideOutcome } from './decide-outcome.ts';
 import { type FinishedTask, finishedTask, jobTaskInput } from './finished-task.ts';
 import { jobFinishedAt, jobRunEnd } from './job-run-end.ts';
 import { hasOutcome, recordOutcome } from './record-outcome.ts';
+
+/** Where outcomes go (OutcomeReporting): who each is owed to, and its delivery. */
+export interface OutcomeSink {
+  owed(finished: FinishedTask): string[];
+  /**
+   * Delivers to every reporter, or `only` those, telling `onDone` of each as it is done with;
+   * resolves with the reporters a shutdown left owed.
+   */
+  report(finished: FinishedTask, only?: ReadonlySet<string>, onDone?: (reporter: string) => void): Promise<string[]>;
+}
 
 export interface JobOutcomeWatcherOptions {
   api: KubernetesApi;
@@ -17,29 +34,48 @@ export interface JobOutcomeWatcherOptions {
   logger: Logger;
   /** This orchestrator, as written in the outcomes it records. */
   reporter: string;
-  /** Called once per task, in the one orchestrator whose record of the outcome won. */
-  onOutcome: (finished: FinishedTask) => void;
+  /** Gets each outcome once, in the orchestrator whose record of it won (or that took its reports over). */
+  sink: OutcomeSink;
+  /** How long a hold on a Job's reports lasts unless renewed (a third of it, while they are delivered). */
+  leaseMs?: number;
   /** After a failure to record an outcome, the Jobs are looked at again this much later. */
   retryDelayMs?: number;
 }
 
+const DEFAULT_LEASE_MS = 60_000;
+
+/** The reporters a Job's outcome is still owed to, as written on it. */
+const owedOn = (job: V1Job): string[] =>
+  (job.metadata?.annotations?.[ANNOTATIONS.reportsPending] ?? '').split(',').filter(Boolean);
+
+/** When the hold on a Job's reports ends (0: none, or unreadable). */
+const leaseEnd = (job: V1Job): number => Date.parse(job.metadata?.annotations?.[ANNOTATIONS.reportingUntil] ?? '') || 0;
+
 /**
  * Follows every runner Job to its end. Whenever the watch changes, each finished Job without a
  * result is decided (its pods' termination message, its final condition) and its outcome written
- * on it; the orchestrator whose write wins reports it. Nothing is remembered but what the cluster
- * holds, so a reconnect, a restart or a second replica finds every finished Job that still lacks
- * a result, and none that has one.
+ * on it, with the reporters it is owed to and a renewed hold on delivering them; the orchestrator
+ * whose write wins reports it, then clears what was delivered. Nothing is remembered but what the
+ * cluster holds, so a reconnect, a restart or a second replica finds every finished Job that still
+ * lacks a result, and every report owed by an orchestrator that died or stopped before delivering
+ * it (once its hold runs out): reports are delivered at least once, until the Job's TTL removes it.
  */
 export class JobOutcomeWatcher {
   readonly #options: JobOutcomeWatcherOptions;
+  readonly #leaseMs: number;
+  /** Recording an outcome, or taking over its reports, by Job uid. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Reports being delivered by this process, by Job uid, until their end is written on the Job. */
+  readonly #delivering = new Map<string, Promise<void>>();
   /** Jobs handled by this process (recorded, or found unreportable), until they leave the watch. */
   #handled = new Set<string>();
-  #retryTimer: NodeJS.Timeout | undefined;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeAt = Number.POSITIVE_INFINITY;
   #stopped = false;
 
   constructor(options: JobOutcomeWatcherOptions) {
     this.#options = options;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
   start(): void {
@@ -50,46 +86,64 @@ export class JobOutcomeWatcher {
   /** Stops looking, and waits for the outcomes being recorded now. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#wakeTimer);
     await Promise.allSettled(this.#inFlight.values());
+  }
+
+  /** Waits until the reports under way have ended (after the report queue drained) and that is written on their Jobs. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#delivering.values());
   }
 
   #scan(): void {
     if (this.#stopped) return;
     const listed = new Set<string>();
+    let nextLeaseEnd = Number.POSITIVE_INFINITY;
     for (const job of this.#options.informer.list()) {
       const uid = job.metadata?.uid;
       if (!uid) continue;
       listed.add(uid);
-      if (!finalCondition(job) || hasOutcome(job) || this.#handled.has(uid) || this.#inFlight.has(uid)) continue;
-      const work = this.#record(job).finally(() => this.#inFlight.delete(uid));
-      this.#inFlight.set(uid, work);
+      if (!finalCondition(job) || this.#inFlight.has(uid) || this.#delivering.has(uid)) continue;
+      let work: Promise<void> | undefined;
+      if (!hasOutcome(job)) {
+        if (!this.#handled.has(uid)) work = this.#record(job);
+      } else if (owedOn(job).length > 0) {
+        const end = leaseEnd(job);
+        if (end <= Date.now()) work = this.#takeOver(job);
+        else nextLeaseEnd = Math.min(nextLeaseEnd, end);
+      }
+      if (work) {
+        this.#inFlight.set(uid, work);
+        void work.finally(() => this.#inFlight.delete(uid));
+      }
     }
     this.#handled = new Set([...this.#handled].filter((uid) => listed.has(uid)));
+    // A hold that runs out changes nothing the watch would see: look again then.
+    if (Number.isFinite(nextLeaseEnd)) this.#wake(nextLeaseEnd - Date.now() + 50);
   }
 
   async #record(job: V1Job): Promise<void> {
-    const { api, policy, logger: root, reporter } = this.#options;
+    const { api, policy, reporter, sink } = this.#options;
     const uid = job.metadata?.uid ?? '';
-    const name = job.metadata?.name ?? '';
-    const logger = root.child({ task_id: job.metadata?.labels?.[LABELS.taskId], job: name });
-    const retry = { policy, logger };
+    const logger = this.#jobLogger(job);
     try {
-      const pods = await withRetry('list pods', () => api.listPods(`job-name=${name}`), retry);
-      const input = jobTaskInput(job, await this.#readTask(job, logger));
-      const end = jobRunEnd(job, pods);
-      if (!input || !end) {
+      const finished = await this.#finished(job, logger);
+      if (!finished) {
         logger.warn('a runner Job without the labels of a task: its outcome is not reported');
         this.#handled.add(uid);
         return;
       }
-      const finished = finishedTask(input, decideOutcome(end), jobFinishedAt(job));
       const { status, pr_url, reason } = finished.outcome;
-      const recorded = await recordOutcome(api, job, finished.outcome, { reporter, policy, logger });
+      const owed = sink.owed(finished);
+      const hold: Record<string, string> =
+        owed.length > 0
+          ? { [ANNOTATIONS.reportsPending]: owed.join(','), [ANNOTATIONS.reportingUntil]: this.#holdUntil() }
+          : {};
+      const recorded = await recordOutcome(api, job, finished.outcome, { reporter, policy, logger, annotations: hold });
       this.#handled.add(uid);
       if (recorded === 'recorded') {
         logger.info({ status, pr_url, reason }, 'runner finished: outcome recorded on the Job');
-        this.#options.onOutcome(finished);
+        this.#deliver(job, finished, undefined, logger);
       } else if (recorded === 'job-gone') {
         logger.error({ status, pr_url, reason }, 'the Job was deleted before its outcome was recorded: not reported');
       } else {
@@ -99,6 +153,114 @@ export class JobOutcomeWatcher {
       logger.warn({ err }, 'could not record the outcome of a finished Job; trying again');
       this.#retryLater();
     }
+  }
+
+  /** Reports whose holder's lease ran out (it died, or stopped before delivering them): taken by a conditional write. */
+  async #takeOver(job: V1Job): Promise<void> {
+    const { api, policy, reporter } = this.#options;
+    const logger = this.#jobLogger(job);
+    const owed = owedOn(job);
+    try {
+      const finished = await this.#finished(job, logger);
+      if (!finished) return;
+      const resourceVersion = job.metadata?.resourceVersion;
+      if (!resourceVersion) return;
+      const patch = {
+        resourceVersion,
+        annotations: { [ANNOTATIONS.reportedBy]: reporter, [ANNOTATIONS.reportingUntil]: this.#holdUntil() },
+      };
+      try {
+        await withRetry('take over reports', () => api.patchJobMetadata(job.metadata?.name ?? '', patch), {
+          policy,
+          logger,
+        });
+      } catch (err) {
+        if (isConflict(err) || isNotFound(err)) return; // another orchestrator took them, or the Job is gone
+        throw err;
+      }
+      logger.warn(
+        { owed, previous: job.metadata?.annotations?.[ANNOTATIONS.reportedBy] },
+        'reports another orchestrator left undelivered: taking them over',
+      );
+      this.#deliver(job, finished, new Set(owed), logger);
+    } catch (err) {
+      logger.warn({ err }, 'could not take over the reports of a finished Job; trying again');
+      this.#retryLater();
+    }
+  }
+
+  /** Delivers, renewing the hold meanwhile, then writes on the Job what is left owed (nothing, or what a shutdown left). */
+  #deliver(job: V1Job, finished: FinishedTask, only: ReadonlySet<string> | undefined, logger: Logger): void {
+    const { api, policy, sink } = this.#options;
+    const uid = job.metadata?.uid ?? '';
+    const name = job.metadata?.name ?? '';
+    const renew = setInterval(() => {
+      api.patchJobMetadata(name, { annotations: { [ANNOTATIONS.reportingUntil]: this.#holdUntil() } }).catch((err) => {
+        if (!isNotFound(err)) logger.warn({ err }, 'could not renew the hold on the reports');
+      });
+    }, this.#leaseMs / 3);
+    renew.unref();
+    // Each reporter done with is struck off the Job as it happens (one write at a time, in order),
+    // so a takeover after a crash repeats as little as it can.
+    const owed = new Set(only ?? this.#options.sink.owed(finished));
+    let progress = Promise.resolve();
+    const done = (reporter: string) => {
+      owed.delete(reporter);
+      if (owed.size === 0) return; // the final write below clears it
+      const annotations = { [ANNOTATIONS.reportsPending]: [...owed].join(',') };
+      progress = progress
+        .then(() => api.patchJobMetadata(name, { annotations }))
+        .then(
+          () => undefined,
+          (err) => logger.warn({ err }, 'could not strike a delivered report off the Job'),
+        );
+    };
+    const work = sink
+      .report(finished, only, done)
+      .then(async (left) => {
+        clearInterval(renew);
+        await progress;
+        // What a shutdown left is released at once (the hold ends now), for the next orchestrator.
+        const holdEnds = this.#stopped ? new Date().toISOString() : this.#holdUntil();
+        const annotations =
+          left.length > 0
+            ? { [ANNOTATIONS.reportsPending]: left.join(','), [ANNOTATIONS.reportingUntil]: holdEnds }
+            : { [ANNOTATIONS.reportsPending]: null, [ANNOTATIONS.reportingUntil]: null };
+        await withRetry('record the reports', () => api.patchJobMetadata(name, { annotations }), { policy, logger });
+        if (left.length > 0) logger.warn({ owed: left }, 'reports left owed on the Job for the next orchestrator');
+      })
+      .catch((err) => {
+        if (isNotFound(err)) return;
+        // Left as it was: once the hold runs out, an orchestrator delivers what is still marked owed again.
+        logger.error({ err }, 'could not write on the Job that its reports were delivered');
+      })
+      .finally(() => {
+        clearInterval(renew);
+        this.#delivering.delete(uid);
+      });
+    this.#delivering.set(uid, work);
+  }
+
+  /** The end of a hold taken now. */
+  #holdUntil(): string {
+    return new Date(Date.now() + this.#leaseMs).toISOString();
+  }
+
+  #jobLogger(job: V1Job): Logger {
+    return this.#options.logger.child({ task_id: job.metadata?.labels?.[LABELS.taskId], job: job.metadata?.name });
+  }
+
+  /** The task and how its run ended, from the Job, its pods and its context ConfigMap. */
+  async #finished(job: V1Job, logger: Logger): Promise<FinishedTask | undefined> {
+    const { api, policy } = this.#options;
+    const pods = await withRetry('list pods', () => api.listPods(`job-name=${job.metadata?.name ?? ''}`), {
+      policy,
+      logger,
+    });
+    const input = jobTaskInput(job, await this.#readTask(job, logger));
+    const end = jobRunEnd(job, pods);
+    if (!input || !end) return undefined;
+    return finishedTask(input, decideOutcome(end), jobFinishedAt(job));
   }
 
   /** The AgentTask from the Job's task.json, which holds what the Job's metadata does not (labels). */
@@ -120,11 +282,19 @@ export class JobOutcomeWatcher {
   }
 
   #retryLater(): void {
-    if (this.#stopped || this.#retryTimer) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+    this.#wake(this.#options.retryDelayMs ?? 5000);
+  }
+
+  /** One timer for the next look: the earliest asked for wins. */
+  #wake(delayMs: number): void {
+    const at = Date.now() + Math.max(0, delayMs);
+    if (this.#stopped || at >= this.#wakeAt) return;
+    clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeAt = Number.POSITIVE_INFINITY;
       this.#scan();
-    }, this.#options.retryDelayMs ?? 5000);
-    this.#retryTimer.unref();
+    }, at - Date.now());
+    this.#wakeTimer.unref();
   }
 }

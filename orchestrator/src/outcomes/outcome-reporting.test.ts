@@ -43,7 +43,7 @@ function setup() {
     metrics,
     logger,
   });
-  return { reporting, queue, published, released, delivered };
+  return { reporting, queue, published, released, delivered, metrics };
 }
 
 function finished(source: Source, status: OutcomeStatus): FinishedTask {
@@ -76,5 +76,32 @@ describe('OutcomeReporting', () => {
       reporting.report(finished('datadog', status));
     }
     expect(released).toEqual([['e'.repeat(63), failed.outcome.task_id]]);
+  });
+
+  it("owes each outcome to the task.completed message and its source's reporters", () => {
+    const { reporting } = setup();
+    expect(reporting.owed(finished('jira', 'pr_opened'))).toEqual(['task_completed', 'jira']);
+    expect(reporting.owed(finished('sonarcloud', 'pr_opened'))).toEqual(['task_completed']);
+  });
+
+  it('delivers only what is still owed when asked, and does not count the outcome again', async () => {
+    const { reporting, published, delivered, metrics } = setup();
+    const fromJira = finished('jira', 'pr_opened');
+    const done: string[] = [];
+    await expect(reporting.report(fromJira, new Set(['jira']), (reporter) => done.push(reporter))).resolves.toEqual([]);
+    expect(done).toEqual(['jira']);
+    expect(delivered).toEqual([['jira', fromJira.outcome.task_id]]);
+    expect(published).toEqual([]);
+    expect((await metrics.outcomes.get()).values).toEqual([]);
+  });
+
+  it('resolves with the reporters a shutdown left undelivered', async () => {
+    const { reporting, queue, delivered } = setup();
+    await queue.drain(0);
+    const done: string[] = [];
+    const left = reporting.report(finished('jira', 'pr_opened'), undefined, (reporter) => done.push(reporter));
+    await expect(left).resolves.toEqual(['task_completed', 'jira']);
+    expect(delivered).toEqual([]);
+    expect(done).toEqual([]);
   });
 });

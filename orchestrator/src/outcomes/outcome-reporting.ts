@@ -1,7 +1,7 @@
 import type { Source, TaskOutcome, TokenUsage } from '@anton/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import type { ReportQueue } from '../reporters/report-queue.ts';
+import type { Delivery, ReportQueue } from '../reporters/report-queue.ts';
 import type { Reporter } from '../reporters/reporter.ts';
 import { allowsRetry } from './claim-policy.ts';
 import type { FinishedTask } from './finished-task.ts';
@@ -29,11 +29,15 @@ const TOKEN_KINDS: Array<[keyof TokenUsage, string]> = [
   ['cache_creation_input_tokens', 'cache_write'],
 ];
 
+/** The `reporter` of the task.completed message, beside the sources' reporters. */
+const TASK_COMPLETED_REPORTER = 'task_completed';
+
 /**
  * Where every outcome goes, from the Job watcher and the local dispatcher alike: counted (outcome
  * and tokens, by source and template), the claim released when the outcome allows a retry, then
- * the `task.completed` message and the source's reporters queued. `report` never blocks and never
- * throws: the deliveries run in the report queue, off the consumer's path.
+ * the `task.completed` message and the source's reporters queued. The deliveries run in the report
+ * queue, off the consumer's path; `report` never throws, and what it returns tells the Job watcher
+ * which reporters a shutdown left owed, to be written on the Job for the next orchestrator.
  */
 export class OutcomeReporting {
   readonly #options: OutcomeReportingOptions;
@@ -43,37 +47,72 @@ export class OutcomeReporting {
     this.#options = options;
   }
 
-  report(finished: FinishedTask): void {
+  /** The reporters this outcome is owed to: the task.completed message, then its source's. */
+  owed(finished: FinishedTask): string[] {
+    return this.#deliveries(finished)
+      .map((delivery) => delivery.reporter)
+      .filter(unique);
+  }
+
+  /**
+   * Reports the outcome, or with `only`, what an earlier orchestrator left owed (counted then, not
+   * again). `onDone` hears of each reporter whose deliveries have all ended (sent, or failed for
+   * good: logged and counted, and no longer owed). Resolves, never rejects, once every delivery has
+   * ended, with the reporters a shutdown left undelivered.
+   */
+  async report(
+    finished: FinishedTask,
+    only?: ReadonlySet<string>,
+    onDone?: (reporter: string) => void,
+  ): Promise<string[]> {
     const { outcome } = finished;
     const { queue, logger: root } = this.#options;
     const logger = root.child({ task_id: outcome.task_id });
     // The Kubernetes path reports once by its record on the Job; this covers the local runners.
     if (this.#reported.has(outcome.task_id)) {
       logger.debug('outcome already reported');
-      return;
+      return [];
     }
     this.#remember(outcome.task_id);
-    this.#count(outcome);
-    logger.info(
-      { source: outcome.source, status: outcome.status, pr_url: outcome.pr_url, reason: outcome.reason },
-      'task finished',
-    );
+    if (only === undefined) {
+      this.#count(outcome);
+      logger.info(
+        { source: outcome.source, status: outcome.status, pr_url: outcome.pr_url, reason: outcome.reason },
+        'task finished',
+      );
+    } else {
+      logger.info({ status: outcome.status, reporters: [...only] }, 'delivering reports another orchestrator left');
+    }
 
     if (allowsRetry(outcome.status) && finished.dedupHash !== undefined) {
       this.#options.releaseClaim(finished.dedupHash, outcome.task_id).catch((err) => {
         logger.warn({ err }, 'could not release the claim; it lapses at the end of the dedup window');
       });
     }
-    queue.enqueue({
-      reporter: 'task_completed',
+    const deliveries = this.#deliveries(finished).filter((delivery) => only?.has(delivery.reporter) ?? true);
+    const ends = deliveries.map((delivery) => queue.enqueue(delivery));
+    const reporters = deliveries.map((delivery) => delivery.reporter).filter(unique);
+    const left = await Promise.all(
+      reporters.map(async (reporter) => {
+        const results = await Promise.all(ends.filter((_, index) => deliveries[index]?.reporter === reporter));
+        if (results.includes('abandoned')) return [reporter];
+        onDone?.(reporter);
+        return [];
+      }),
+    );
+    return left.flat();
+  }
+
+  #deliveries(finished: FinishedTask): Delivery[] {
+    const { outcome } = finished;
+    const completed: Delivery = {
+      reporter: TASK_COMPLETED_REPORTER,
       taskId: outcome.task_id,
       what: 'task.completed message',
       maxAttempts: this.#options.publishAttempts,
       send: () => this.#options.publish(outcome),
-    });
-    for (const reporter of this.#options.reporters[outcome.source]) {
-      for (const delivery of reporter.deliveries(finished)) queue.enqueue(delivery);
-    }
+    };
+    return [completed, ...this.#options.reporters[outcome.source].flatMap((reporter) => reporter.deliveries(finished))];
   }
 
   #count(outcome: TaskOutcome): void {
@@ -98,3 +137,5 @@ export class OutcomeReporting {
     }
   }
 }
+
+const unique = <T>(value: T, index: number, all: readonly T[]): boolean => all.indexOf(value) === index;

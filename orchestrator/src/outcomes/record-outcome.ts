@@ -26,7 +26,7 @@ export async function recordOutcome(
   api: KubernetesApi,
   job: V1Job,
   outcome: TaskOutcome,
-  options: { reporter: string; policy: RetryPolicy; logger: Logger },
+  options: { reporter: string; policy: RetryPolicy; logger: Logger; annotations?: Record<string, string> },
 ): Promise<RecordResult> {
   const name = job.metadata?.name ?? '';
   const retry = { policy: options.policy, logger: options.logger };
@@ -35,6 +35,7 @@ export async function recordOutcome(
     [ANNOTATIONS.reportedBy]: options.reporter,
     ...(outcome.pr_url !== undefined && { [ANNOTATIONS.prUrl]: outcome.pr_url }),
     ...(outcome.reason !== undefined && { [ANNOTATIONS.reason]: shorten(outcome.reason) }),
+    ...options.annotations,
   };
   let current = job;
   for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts += 1) {

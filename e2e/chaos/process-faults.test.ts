@@ -18,8 +18,12 @@ let routes: BrokerRoutes;
 let incidents: JiraIncidents;
 
 beforeAll(async () => {
-  // A short hold on undelivered reports, so a restarted orchestrator takes them over within the test.
-  pipeline = await Pipeline.start({ label: 'chaos-proc', orchestratorEnv: { REPORT_LEASE_MS: '2000' } });
+  // A short hold on undelivered reports, so a restarted orchestrator takes them over within the test;
+  // a report attempt outlasts the hung JIRA comment of that case, so it is not retried before the kill.
+  pipeline = await Pipeline.start({
+    label: 'chaos-proc',
+    orchestratorEnv: { REPORT_LEASE_MS: '2000', REPORT_TIMEOUT_MS: '120000' },
+  });
   routes = await routeBrokerThroughProxies(pipeline);
   incidents = new JiraIncidents(pipeline, 8000);
 }, 120_000);
@@ -108,7 +112,7 @@ describe('the orchestrator killed while it reports an outcome', () => {
     pipeline.jira.addIssue(issue);
     const comments = `/rest/api/2/issue/${issue}/comment`;
     // The JIRA comment hangs (longer than the test) while the task.completed message goes out.
-    pipeline.jira.inject({ kind: 'delay', ms: 60_000 }, { times: 1, method: 'POST', path: comments });
+    pipeline.jira.inject({ kind: 'delay', ms: 100_000 }, { times: 1, method: 'POST', path: comments });
     await incidents.expectFixedOnce(reported);
     const owed = () => pipeline.job(reported.taskId)?.metadata.annotations?.['anton.dev/reports-pending'];
     await waitFor(() => owed() === 'jira', { what: 'task.completed struck off, the comment still owed' });

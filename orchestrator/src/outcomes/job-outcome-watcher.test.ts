@@ -358,4 +358,17 @@ describe('JobOutcomeWatcher: reports owed, held and taken over', () => {
       what: 'the owed list cleared',
     });
   });
+
+  it('gives up, saying so, on reports it cannot rebuild (the Job no longer names its task)', async () => {
+    const dead = await leftByADeadOrchestrator('jira', new Date(Date.now() - 1_000));
+    await api.patchJobMetadata(dead.job, { labels: { 'task-id': null } });
+    const { reported } = await startWatcher('orchestrator-a');
+    await waitFor(() => fake.received('/api/v1/namespaces/agents/pods', 'GET').length > 0, { what: 'a look' });
+    await jobs.start({ external_id: 'ORD-2' }); // more watch events: it does not look again and again
+    await fake.settled();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reported).toHaveLength(0);
+    expect(fake.received('/api/v1/namespaces/agents/pods', 'GET')).toHaveLength(1);
+    expect(annotations(dead.job)['anton.dev/reports-pending']).toBe('jira');
+  });
 });

@@ -69,6 +69,8 @@ export class JobOutcomeWatcher {
   readonly #delivering = new Map<string, Promise<void>>();
   /** Jobs handled by this process (recorded, or found unreportable), until they leave the watch. */
   #handled = new Set<string>();
+  /** Jobs whose owed reports cannot be rebuilt (their pods are gone), until they leave the watch. */
+  #unreadable = new Set<string>();
   #wakeTimer: NodeJS.Timeout | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -107,7 +109,7 @@ export class JobOutcomeWatcher {
       let work: Promise<void> | undefined;
       if (!hasOutcome(job)) {
         if (!this.#handled.has(uid)) work = this.#record(job);
-      } else if (owedOn(job).length > 0) {
+      } else if (owedOn(job).length > 0 && !this.#unreadable.has(uid)) {
         const end = leaseEnd(job);
         if (end <= Date.now()) work = this.#takeOver(job);
         else nextLeaseEnd = Math.min(nextLeaseEnd, end);
@@ -118,6 +120,7 @@ export class JobOutcomeWatcher {
       }
     }
     this.#handled = new Set([...this.#handled].filter((uid) => listed.has(uid)));
+    this.#unreadable = new Set([...this.#unreadable].filter((uid) => listed.has(uid)));
     // A hold that runs out changes nothing the watch would see: look again then.
     if (Number.isFinite(nextLeaseEnd)) this.#wake(nextLeaseEnd - Date.now() + 50);
   }
@@ -158,11 +161,16 @@ export class JobOutcomeWatcher {
   /** Reports whose holder's lease ran out (it died, or stopped before delivering them): taken by a conditional write. */
   async #takeOver(job: V1Job): Promise<void> {
     const { api, policy, reporter } = this.#options;
+    const uid = job.metadata?.uid ?? '';
     const logger = this.#jobLogger(job);
     const owed = owedOn(job);
     try {
       const finished = await this.#finished(job, logger);
-      if (!finished) return;
+      if (!finished) {
+        logger.error({ owed }, 'reports owed for a Job whose task or run can no longer be read: not delivered');
+        this.#unreadable.add(uid);
+        return;
+      }
       const resourceVersion = job.metadata?.resourceVersion;
       if (!resourceVersion) return;
       const patch = {

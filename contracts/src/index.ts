@@ -7,6 +7,7 @@ export * from './kubernetes-names.ts';
 export * from './router-plan.ts';
 export * from './runner-context.ts';
 export * from './runner-result.ts';
+export * from './task-channel.ts';
 export * from './task-outcome.ts';
 export * from './topology.ts';
 export * from './usage.ts';

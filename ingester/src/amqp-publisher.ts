@@ -1,11 +1,4 @@
-import {
-  type AgentTask,
-  CONTENT_TYPE_JSON,
-  declareTaskTopology,
-  EXCHANGE,
-  HEADERS,
-  TASK_CREATED,
-} from '@anton/contracts';
+import { type AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, openTaskChannel, TASK_CREATED } from '@anton/contracts';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { PublishError, type TaskPublisher } from './publisher.ts';
@@ -65,20 +58,16 @@ export class AmqpPublisher implements TaskPublisher {
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
-    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
-    // unheard socket error during setup would crash the process. Setup then fails and is retried.
-    model.on('error', () => undefined);
-    const channel = await model.createConfirmChannel();
-    await declareTaskTopology(channel);
+    const channel = await openTaskChannel(model, {
+      onError: (err) => this.#options.logger.warn({ err }, 'RabbitMQ channel error'),
+      onClose: (closed) => {
+        if (this.#channel !== closed) return false;
+        this.#channel = undefined;
+        return !this.#closing;
+      },
+    });
     channel.on('return', (message) => {
       if (message.properties.messageId) this.#returned.add(String(message.properties.messageId));
-    });
-    channel.on('error', (err) => this.#options.logger.warn({ err }, 'RabbitMQ channel error'));
-    channel.on('close', () => {
-      if (this.#channel !== channel) return;
-      this.#channel = undefined;
-      // The channel died under a live connection: drop the connection so recovery builds both anew.
-      if (!this.#closing) model.close().catch(() => undefined);
     });
     this.#channel = channel;
   }

@@ -2,10 +2,10 @@ import {
   type AgentTask,
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_ROUTING_KEY,
-  declareTaskTopology,
   EXCHANGE,
   HEADERS,
   ORCHESTRATOR_QUEUE,
+  openTaskChannel,
   TASK_CREATED,
 } from '@anton/contracts';
 import amqp, {
@@ -111,20 +111,15 @@ export class TaskConsumer {
   }
 
   async #setup(model: ChannelModel): Promise<void> {
-    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
-    // unheard socket error during setup would crash the process. Setup then fails and is retried.
-    model.on('error', () => undefined);
-    const channel = await model.createConfirmChannel();
-    channel.on('error', (err) => this.#options.logger.warn({ err }, 'channel error'));
-    // A channel closed under a live connection (e.g. a broker-side error) would stop consumption
-    // silently: close the connection instead, so the recovery sets everything up again.
-    channel.on('close', () => {
-      if (this.#channel !== channel) return;
-      this.#channel = undefined;
-      this.#consumerTag = undefined;
-      if (!this.#stopping) void model.close().catch(() => undefined);
+    const channel = await openTaskChannel(model, {
+      onError: (err) => this.#options.logger.warn({ err }, 'channel error'),
+      onClose: (closed) => {
+        if (this.#channel !== closed) return false;
+        this.#channel = undefined;
+        this.#consumerTag = undefined;
+        return !this.#stopping;
+      },
     });
-    await declareTaskTopology(channel);
     await channel.prefetch(this.#options.prefetch);
     this.#channel = channel;
     const { consumerTag } = await channel.consume(ORCHESTRATOR_QUEUE, (message) => {

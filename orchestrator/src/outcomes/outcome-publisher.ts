@@ -1,8 +1,8 @@
 import {
   CONTENT_TYPE_JSON,
-  declareTaskTopology,
   EXCHANGE,
   HEADERS,
+  openTaskChannel,
   TASK_COMPLETED,
   type TaskOutcome,
 } from '@anton/contracts';
@@ -99,18 +99,13 @@ export class OutcomePublisher {
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
-    // amqplib's recovery listens for errors on a new connection only once setup has succeeded: an
-    // unheard socket error during setup would crash the process. Setup then fails and is retried.
-    model.on('error', () => undefined);
-    const channel = await model.createConfirmChannel();
-    channel.on('error', (err) => this.#options.logger.warn({ err }, 'outcome publisher channel error'));
-    channel.on('close', () => {
-      if (this.#channel !== channel) return;
-      this.#channel = undefined;
-      // A channel closed under a live connection: drop the connection so recovery builds both anew.
-      if (!this.#closing) void model.close().catch(() => undefined);
+    this.#channel = await openTaskChannel(model, {
+      onError: (err) => this.#options.logger.warn({ err }, 'outcome publisher channel error'),
+      onClose: (closed) => {
+        if (this.#channel !== closed) return false;
+        this.#channel = undefined;
+        return !this.#closing;
+      },
     });
-    await declareTaskTopology(channel);
-    this.#channel = channel;
   }
 }

@@ -69,7 +69,7 @@ export class JobOutcomeWatcher {
   readonly #delivering = new Map<string, Promise<void>>();
   /** Jobs handled by this process (recorded, or found unreportable), until they leave the watch. */
   #handled = new Set<string>();
-  /** Jobs whose owed reports cannot be rebuilt (their pods are gone), until they leave the watch. */
+  /** Jobs whose owed reports cannot be rebuilt (the task or its run is no longer readable), until they leave the watch. */
   #unreadable = new Set<string>();
   #wakeTimer: NodeJS.Timeout | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
@@ -146,7 +146,7 @@ export class JobOutcomeWatcher {
       this.#handled.add(uid);
       if (recorded === 'recorded') {
         logger.info({ status, pr_url, reason }, 'runner finished: outcome recorded on the Job');
-        this.#deliver(job, finished, undefined, logger);
+        this.#deliver(job, finished, owed, { takingOver: false, logger });
       } else if (recorded === 'job-gone') {
         logger.error({ status, pr_url, reason }, 'the Job was deleted before its outcome was recorded: not reported');
       } else {
@@ -190,15 +190,24 @@ export class JobOutcomeWatcher {
         { owed, previous: job.metadata?.annotations?.[ANNOTATIONS.reportedBy] },
         'reports another orchestrator left undelivered: taking them over',
       );
-      this.#deliver(job, finished, new Set(owed), logger);
+      this.#deliver(job, finished, owed, { takingOver: true, logger });
     } catch (err) {
       logger.warn({ err }, 'could not take over the reports of a finished Job; trying again');
       this.#retryLater();
     }
   }
 
-  /** Delivers, renewing the hold meanwhile, then writes on the Job what is left owed (nothing, or what a shutdown left). */
-  #deliver(job: V1Job, finished: FinishedTask, only: ReadonlySet<string> | undefined, logger: Logger): void {
+  /**
+   * Delivers what is `owed` (all of the outcome's reports, or what a taken-over Job still owed),
+   * renewing the hold meanwhile, then writes on the Job what is left owed (nothing, or what a
+   * shutdown left).
+   */
+  #deliver(
+    job: V1Job,
+    finished: FinishedTask,
+    owedAtStart: readonly string[],
+    { takingOver, logger }: { takingOver: boolean; logger: Logger },
+  ): void {
     const { api, policy, sink } = this.#options;
     const uid = job.metadata?.uid ?? '';
     const name = job.metadata?.name ?? '';
@@ -210,7 +219,7 @@ export class JobOutcomeWatcher {
     renew.unref();
     // Each reporter done with is struck off the Job as it happens (one write at a time, in order),
     // so a takeover after a crash repeats as little as it can.
-    const owed = new Set(only ?? this.#options.sink.owed(finished));
+    const owed = new Set(owedAtStart);
     let progress = Promise.resolve();
     const done = (reporter: string) => {
       owed.delete(reporter);
@@ -224,7 +233,7 @@ export class JobOutcomeWatcher {
         );
     };
     const work = sink
-      .report(finished, only, done)
+      .report(finished, takingOver ? new Set(owedAtStart) : undefined, done)
       .then(async (left) => {
         clearInterval(renew);
         await progress;

@@ -1,7 +1,7 @@
 import type { Source, TaskOutcome, TokenUsage } from '@anton/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import type { Delivery, ReportQueue } from '../reporters/report-queue.ts';
+import type { Delivery, DeliveryResult, ReportQueue } from '../reporters/report-queue.ts';
 import type { Reporter } from '../reporters/reporter.ts';
 import { allowsRetry } from './claim-policy.ts';
 import type { FinishedTask } from './finished-task.ts';
@@ -49,9 +49,7 @@ export class OutcomeReporting {
 
   /** The reporters this outcome is owed to: the task.completed message, then its source's. */
   owed(finished: FinishedTask): string[] {
-    return this.#deliveries(finished)
-      .map((delivery) => delivery.reporter)
-      .filter(unique);
+    return [...new Set(this.#deliveries(finished).map((delivery) => delivery.reporter))];
   }
 
   /**
@@ -89,13 +87,14 @@ export class OutcomeReporting {
         logger.warn({ err }, 'could not release the claim; it lapses at the end of the dedup window');
       });
     }
-    const deliveries = this.#deliveries(finished).filter((delivery) => only?.has(delivery.reporter) ?? true);
-    const ends = deliveries.map((delivery) => queue.enqueue(delivery));
-    const reporters = deliveries.map((delivery) => delivery.reporter).filter(unique);
+    const ends = new Map<string, Promise<DeliveryResult>[]>();
+    for (const delivery of this.#deliveries(finished)) {
+      if (only && !only.has(delivery.reporter)) continue;
+      ends.set(delivery.reporter, [...(ends.get(delivery.reporter) ?? []), queue.enqueue(delivery)]);
+    }
     const left = await Promise.all(
-      reporters.map(async (reporter) => {
-        const results = await Promise.all(ends.filter((_, index) => deliveries[index]?.reporter === reporter));
-        if (results.includes('abandoned')) return [reporter];
+      [...ends].map(async ([reporter, results]) => {
+        if ((await Promise.all(results)).includes('abandoned')) return [reporter];
         onDone?.(reporter);
         return [];
       }),
@@ -137,5 +136,3 @@ export class OutcomeReporting {
     }
   }
 }
-
-const unique = <T>(value: T, index: number, all: readonly T[]): boolean => all.indexOf(value) === index;

@@ -1,9 +1,8 @@
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS, RUNNER_APP } from '@anton/contracts';
-import { type FakeKubernetes, type KubeObject, REPO_ROOT, ServiceProcess } from '@anton/testing';
+import { accepts, type FakeKubernetes, type KubeObject, REPO_ROOT, ServiceProcess } from '@anton/testing';
 import {
   allContainers,
   type ContainerSpec,
@@ -249,17 +248,6 @@ function truncate(text: string): string {
 
 function containersOf(run: PodRun): ContainerRun[] {
   return [...run.sidecars, ...(run.agent ? [run.agent] : [])];
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const noop = () => undefined;

@@ -3,7 +3,7 @@ import { type AgentTask, EXCHANGE, ORCHESTRATOR_QUEUE, TASK_CREATED } from '@ant
 import {
   captureMessages,
   RABBITMQ_BASE_URL,
-  sendsAmqpMethod,
+  resetDuringChannelSetup,
   startTcpProxy,
   type TcpProxy,
   waitFor,
@@ -111,10 +111,7 @@ describe('closing', () => {
 describe('a connection reset while the channel is being set up', () => {
   it('is retried, not a crash: the publisher comes back and publishes', async () => {
     // amqplib listens for errors on a new connection only once setup succeeds.
-    let declaresReset = 0;
-    proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
-    proxy.reset();
-    await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
+    await resetDuringChannelSetup(proxy);
     await waitFor(() => harness.publisher.ready, { what: 'the publisher to recover' });
     const reply = await harness.post('sonar', body);
     expect(reply.statusCode).toBe(202);

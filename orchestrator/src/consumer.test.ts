@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type AgentTask, DEAD_LETTER_QUEUE, HEADERS, ORCHESTRATOR_QUEUE } from '@anton/contracts';
-import { createTestVhost, sendsAmqpMethod, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
+import { createTestVhost, resetDuringChannelSetup, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../test/broker.ts';
@@ -188,10 +188,7 @@ describe('TaskConsumer against the real broker', () => {
       await startConsumer(() => ({ kind: 'duplicate', heldBy: 'x' }), target.toString());
       // amqplib listens for errors on a new connection only once setup succeeds: an RST while the
       // topology is being declared used to crash the process.
-      let declaresReset = 0;
-      proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
-      proxy.reset();
-      await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
+      await resetDuringChannelSetup(proxy);
       await waitFor(() => consumer?.ready, { what: 'the consumer to reconnect after two resets' });
       await broker.publish(makeTask());
       await waitFor(() => calls.length === 1, { what: 'a task after the resets' });

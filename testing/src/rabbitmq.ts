@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EXCHANGE } from '@anton/contracts';
 import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { TcpProxy } from './tcp-proxy.ts';
+import { waitFor } from './wait-for.ts';
 
 const run = promisify(execFile);
 
@@ -84,4 +86,14 @@ export function sendsAmqpMethod(chunk: Buffer, method: keyof typeof AMQP_METHODS
     offset += 7 + size + 1;
   }
   return false;
+}
+
+/**
+ * Resets every connection through `proxy`, then again the moment a reconnecting client declares
+ * the task exchange: a fault in the middle of its channel setup. Resolves once both have happened.
+ */
+export async function resetDuringChannelSetup(proxy: TcpProxy): Promise<void> {
+  const armed = proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare'));
+  proxy.reset();
+  await waitFor(() => armed.fired, { what: 'the reset during the topology declaration' });
 }

@@ -88,14 +88,16 @@ describe('startTcpProxy', () => {
     const client = await open();
     const other = await open();
     await waitFor(() => proxy.connections === 2, { what: 'both connections' });
-    proxy.resetOn((chunk) => chunk.toString().includes('trigger'));
+    const armed = proxy.resetOn((chunk) => chunk.toString().includes('trigger'));
     client.socket.write('harmless');
     await waitFor(() => client.received === 'harmless', { what: 'a chunk that does not match to pass' });
+    expect(armed.fired).toBe(false);
     client.socket.write('trigger');
     await waitFor(() => client.closed && other.closed, { what: 'the reset' });
     expect(client.error?.code).toBe('ECONNRESET');
     expect(other.error?.code).toBe('ECONNRESET');
     expect(arrived).not.toContain('trigger');
+    expect(armed.fired).toBe(true);
 
     const next = await open();
     next.socket.write('trigger again');

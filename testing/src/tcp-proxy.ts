@@ -14,9 +14,10 @@ export interface TcpProxy {
   reset(): void;
   /**
    * Arms a one-shot reset: the first chunk a client sends that `match` accepts is dropped and every
-   * open connection reset, so a fault lands at an exact point of a protocol exchange.
+   * open connection reset, so a fault lands at an exact point of a protocol exchange. `fired`
+   * tells whether it has happened.
    */
-  resetOn(match: (chunk: Buffer) => boolean): void;
+  resetOn(match: (chunk: Buffer) => boolean): { readonly fired: boolean };
   /** Holds each chunk, in both directions, `ms` before passing it on (0: none). */
   delay(ms: number): void;
   /**
@@ -85,15 +86,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const pairs = new Set<Pair>();
   let delayMs = 0;
   let stalled: StallDirection | undefined;
-  let resetMatch: ((chunk: Buffer) => boolean) | undefined;
+  let armed: { match: (chunk: Buffer) => boolean; fired: boolean } | undefined;
   const holds = (flow: 'to-target' | 'from-target') => stalled === 'both' || stalled === flow;
   let server: Server | undefined;
 
   const accept = (client: Socket) => {
     // Listens before the flows do, so a matching chunk is never passed on.
     client.on('data', (chunk: Buffer) => {
-      if (!resetMatch?.(chunk)) return;
-      resetMatch = undefined;
+      if (!armed?.match(chunk)) return;
+      armed.fired = true;
+      armed = undefined;
       closeAll('reset');
     });
     const upstream = connect(target);
@@ -159,7 +161,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cut,
     reset: () => closeAll('reset'),
     resetOn: (match) => {
-      resetMatch = match;
+      armed = { match, fired: false };
+      return armed;
     },
     delay: (ms) => {
       delayMs = ms;
@@ -173,7 +176,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore: async () => {
       delayMs = 0;
-      resetMatch = undefined;
+      armed = undefined;
       stalled = undefined;
       for (const pair of pairs) {
         pair.toClient.stalled = false;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { EXCHANGE, TASK_COMPLETED, type TaskOutcome } from '@anton/contracts';
-import { createTestVhost, sendsAmqpMethod, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
+import { createTestVhost, resetDuringChannelSetup, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../../test/broker.ts';
@@ -109,10 +109,7 @@ describe('OutcomePublisher', () => {
     try {
       await waitFor(() => viaProxy.ready, { what: 'the publisher to connect' });
       // amqplib listens for errors on a new connection only once setup succeeds.
-      let declaresReset = 0;
-      proxy.resetOn((chunk) => sendsAmqpMethod(chunk, 'exchange.declare') && ++declaresReset > 0);
-      proxy.reset();
-      await waitFor(() => declaresReset === 1, { what: 'the reset during the topology declaration' });
+      await resetDuringChannelSetup(proxy);
       await waitFor(() => viaProxy.ready, { what: 'the publisher to recover' });
       const sent = outcome();
       await viaProxy.publish(sent);

@@ -121,15 +121,23 @@ export class FakeJira extends FakeHttpServer {
     fake.#email = options.email ?? fake.#email;
     fake.#apiToken = options.apiToken ?? randomBytes(12).toString('base64url');
     fake.#bearerToken = options.bearerToken;
-    // Attachment content is served outside the REST API, with the same authentication.
-    fake.route('GET', '/secure/attachment/:id/:filename', (req, res) =>
+    const attachment = (id: string | undefined, filename?: string) => {
+      const found = [...fake.#issues.values()]
+        .flatMap((issue) => issue.attachments)
+        .find((a) => a.id === id && (filename === undefined || a.filename === filename));
+      if (!found) throw jiraError(404, ['The attachment does not exist.']);
+      return found;
+    };
+    // Cloud's REST resource answers a redirect to the content unless asked not to (redirect=false).
+    fake.route('GET', '/rest/api/:version/attachment/content/:id', (req, res) =>
       fake.#answerRaw(req, res, () => {
-        const attachment = [...fake.#issues.values()]
-          .flatMap((issue) => issue.attachments)
-          .find((a) => a.id === req.params.id && a.filename === req.params.filename);
-        if (!attachment) throw jiraError(404, ['The attachment does not exist.']);
-        return attachment;
+        const found = attachment(req.params.id);
+        if (req.query.get('redirect') === 'false') return found;
+        return { redirect: `${fake.url}/secure/attachment/${found.id}/${encodeURIComponent(found.filename)}` };
       }),
+    );
+    fake.route('GET', '/secure/attachment/:id/:filename', (req, res) =>
+      fake.#answerRaw(req, res, () => attachment(req.params.id, req.params.filename)),
     );
     fake.notFound = (req, res) =>
       fake.#answer(req, res, () => {
@@ -245,10 +253,14 @@ export class FakeJira extends FakeHttpServer {
   }
 
   /** An authenticated non-JSON answer (attachment content) in its own content type. */
-  #answerRaw(req: RecordedRequest, res: ServerResponse, find: () => JiraAttachmentRecord): void {
+  #answerRaw(req: RecordedRequest, res: ServerResponse, find: () => JiraAttachmentRecord | { redirect: string }): void {
     try {
       checkBasicAuth(req.headers, this.#email, this.#apiToken, this.#bearerToken);
       const attachment = find();
+      if ('redirect' in attachment) {
+        res.writeHead(303, { location: attachment.redirect, 'content-length': '0' }).end();
+        return;
+      }
       res.writeHead(200, {
         'content-type': attachment.mimeType,
         'content-length': Buffer.byteLength(attachment.content),

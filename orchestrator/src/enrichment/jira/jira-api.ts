@@ -105,13 +105,20 @@ export function httpJiraApi(config: JiraApiConfig): JiraApi {
         what: `jira comments of ${key}`,
       }),
     attachmentText: async (id, filename, signal) => {
-      const url = apiUrl(
+      // Cloud serves the content from the REST API (redirect=false: no hop to its media host);
+      // Data Center has no such resource and serves /secure/attachment instead.
+      const cloud = api(`/attachment/content/${encodeURIComponent(id)}`, { redirect: 'false' });
+      const server = apiUrl(
         config.baseUrl,
         `/secure/attachment/${encodeURIComponent(id)}/${encodeURIComponent(filename)}`,
       );
-      const response = await fetch(url, { headers, signal, redirect: 'error' });
-      if (!response.ok) throw new Error(`jira attachment ${id}: HTTP ${response.status}`);
-      return response.text();
+      for (const url of [cloud, server]) {
+        const response = await fetch(url, { headers, signal, redirect: 'error' });
+        if (response.ok) return response.text();
+        await response.body?.cancel();
+        if (response.status !== 404) throw new Error(`jira attachment ${id}: HTTP ${response.status}`);
+      }
+      throw new Error(`jira attachment ${id}: HTTP 404`);
     },
   };
 }

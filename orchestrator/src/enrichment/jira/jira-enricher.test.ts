@@ -66,6 +66,12 @@ describe('jira enrichment', () => {
     expect(text).toContain('- screenshot.png (');
     expect(text).toContain(`Attachment server.log:\n10:31:02 ERROR checkout failed\n${STACK}`);
     expect(text).not.toContain('Attachment screenshot.png');
+    expect(
+      jira
+        .received(/\/attachment\/content\//)
+        .at(-1)
+        ?.query.get('redirect'),
+    ).toBe('false');
     expect(text).toContain('Comments (2, oldest first):');
     expect(text.indexOf('Happens only with discount codes.')).toBeLessThan(
       text.indexOf('Stack trace is in server.log.'),

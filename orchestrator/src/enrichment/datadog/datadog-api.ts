@@ -24,7 +24,7 @@ export type LogEvent = z.infer<typeof LogEvent>;
 
 export const LogsPage = z.looseObject({ data: z.array(LogEvent).default([]) });
 
-/** One span of `POST /api/v2/spans/events/search`; custom span attributes (error.*) sit under `custom`. */
+/** One span of `POST /api/v2/spans/events/search`; its error.* tags sit under `custom` (or `attributes`). */
 export const SpanEvent = z.looseObject({
   id: z.string(),
   attributes: z.looseObject({
@@ -34,6 +34,7 @@ export const SpanEvent = z.looseObject({
     start_timestamp: z.string().optional(),
     tags: z.array(z.string()).default([]),
     custom: z.looseObject({ error: ErrorFields.optional() }).default({}),
+    attributes: z.looseObject({ error: ErrorFields.optional() }).default({}),
   }),
 });
 export type SpanEvent = z.infer<typeof SpanEvent>;

@@ -92,7 +92,7 @@ function fromLog(event: LogEvent): Occurrence {
 }
 
 function fromSpan(event: SpanEvent): Occurrence {
-  const error = event.attributes.custom.error ?? {};
+  const error = event.attributes.custom.error ?? event.attributes.attributes.error ?? {};
   return {
     kind: error.type ?? error.kind ?? '',
     message: error.message ?? '',

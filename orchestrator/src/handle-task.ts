@@ -66,7 +66,7 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
     }
     claimed = true;
     // The enriched task (description, base branch, deployed commit) is what is routed and dispatched.
-    if (ports.enrich) task = await ports.enrich(task, logger);
+    if (ports.enrich) task = await ports.enrich(task, logger, signal);
 
     const repository = resolveRepository(task, ports.routing);
     if (!repository) {

@@ -104,6 +104,21 @@ describe('the enrichment step', () => {
     expect(await count(metrics, { source: 'jira', result: 'timeout' })).toBe(1);
   });
 
+  it('ends at once when the orchestrator stops', async () => {
+    const hanging: Enricher = { source: 'jira', heading: 'x', enrich: () => new Promise(() => undefined) };
+    const metrics = createMetrics();
+    const stopping = new AbortController();
+    const task = makeTask();
+    const enriched = createEnrichment([hanging], { ...settings, timeoutMs: 60_000 }, metrics)(
+      task,
+      pino({ level: 'silent' }),
+      stopping.signal,
+    );
+    stopping.abort();
+    expect(await enriched).toBe(task);
+    expect(await count(metrics, { source: 'jira', result: 'error' })).toBe(1);
+  });
+
   it('times out a slow API', async () => {
     sonar.inject({ kind: 'delay', ms: 1_000 }, { path: '/api/issues/search' });
     const metrics = createMetrics();

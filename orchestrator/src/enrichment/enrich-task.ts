@@ -11,7 +11,8 @@ export interface EnrichmentSettings {
   maxChars: number;
 }
 
-export type EnrichTask = (task: AgentTask, logger: Logger) => Promise<AgentTask>;
+/** `signal`: the orchestrator is stopping; the step ends at once (the task is requeued as it came). */
+export type EnrichTask = (task: AgentTask, logger: Logger, signal?: AbortSignal) => Promise<AgentTask>;
 
 export type EnrichmentResult = 'enriched' | 'empty' | 'error' | 'timeout' | 'skipped';
 
@@ -26,14 +27,15 @@ export function createEnrichment(
   metrics: Metrics,
 ): EnrichTask {
   const bySource = new Map<Source, Enricher>(enrichers.map((e) => [e.source, e]));
-  return async (task, logger) => {
+  return async (task, logger, stopping) => {
     const enricher = bySource.get(task.source);
     const count = (result: EnrichmentResult) => metrics.enrichment.inc({ source: task.source, result });
     if (!enricher) {
       count('skipped');
       return task;
     }
-    const signal = AbortSignal.timeout(settings.timeoutMs);
+    const timeout = AbortSignal.timeout(settings.timeoutMs);
+    const signal = stopping ? AbortSignal.any([timeout, stopping]) : timeout;
     try {
       const found = await raceSignal(enricher.enrich(task, signal), signal);
       if (!found || found.text.trim() === '') {
@@ -52,7 +54,7 @@ export function createEnrichment(
           /^[0-9a-f]{7,40}$/i.test(found.deployedCommit) && { deployed_commit: found.deployedCommit }),
       };
     } catch (err) {
-      const timedOut = signal.aborted;
+      const timedOut = timeout.aborted;
       count(timedOut ? 'timeout' : 'error');
       logger.warn(
         { source: task.source, err: timedOut ? undefined : errorSummary(err), timeout_ms: settings.timeoutMs },

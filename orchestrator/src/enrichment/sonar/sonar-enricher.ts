@@ -89,9 +89,13 @@ export function sonarEnricher(config: SonarEnricherConfig, api: SonarApi = httpS
         const lines = [
           `Open issues${newCodeOnly ? ' on new code' : ''} (${issues.length} of ${total}, most severe first):`,
         ];
+        // One lookup per distinct rule, side by side: fifty issues are often a handful of rules.
+        const distinct = [...new Map(issues.map((issue) => [issue.rule, issue])).values()];
+        const names = new Map(
+          await Promise.all(distinct.map(async (issue) => [issue.rule, await ruleName(issue, signal)] as const)),
+        );
         for (const [index, issue] of issues.entries()) {
-          const name = await ruleName(issue, signal);
-          lines.push(formatIssue(index + 1, issue, name, paths));
+          lines.push(formatIssue(index + 1, issue, names.get(issue.rule), paths));
         }
         if (issues.length === 0) lines.push('(none open)');
         sections.push(lines.join('\n'));

@@ -173,6 +173,22 @@ describe('sonar enrichment', () => {
     await expect(enricher().enrich(task, signal())).rejects.toThrow(/HTTP 429/);
   });
 
+  it('keeps the parts that came when one fails', async () => {
+    sonar.inject(
+      { kind: 'status', status: 403, body: { errors: [{ msg: 'Insufficient privileges' }] } },
+      { path: '/api/hotspots/search' },
+    );
+    const found = await enricher().enrich(
+      gateTask([
+        { metric: 'new_security_hotspots_reviewed', status: 'ERROR' },
+        { metric: 'new_coverage', status: 'ERROR' },
+      ]),
+      signal(),
+    );
+    expect(found?.text).toContain('Files with the most uncovered new lines:');
+    expect(found?.text).toContain('(part of the findings not fetched: sonar /api/hotspots/search: HTTP 403');
+  });
+
   it('waits out a short Retry-After once', async () => {
     sonar.rateLimited(0, 1);
     const found = await enricher().enrich(gateTask([{ metric: 'new_violations', status: 'ERROR' }]), signal());

@@ -62,12 +62,29 @@ export function sonarEnricher(config: SonarEnricherConfig, api: SonarApi = httpS
       // Only when every failing condition is about new code are older issues beside the point.
       const newCodeOnly = failing.every((metric) => metric.startsWith('new_'));
       const sections: string[] = [];
-
-      let headBranch: string | undefined;
-      if (isPullRequest && branch) {
-        const listed = await api.pullRequests(project.key, signal);
-        headBranch = listed.pullRequests.find((pr) => pr.key === branch.name)?.branch;
+      const query = { project: project.key, ref, newCodeOnly };
+      const parts: Array<() => Promise<string>> = [];
+      if (failing.some((m) => !isHotspotMetric(m) && !isCoverageMetric(m) && !isDuplicationMetric(m))) {
+        parts.push(() => issuesSection(api, query, config.issueLimit, ruleName, signal));
       }
+      if (failing.some(isHotspotMetric)) parts.push(() => hotspotsSection(api, query, signal));
+      const coverage = failing.filter(isCoverageMetric);
+      if (coverage.length > 0) {
+        const metric = coverage.some((m) => m.startsWith('new_')) ? 'new_uncovered_lines' : 'uncovered_lines';
+        parts.push(() => coverageSection(api, { project: project.key, ref, metric }, signal));
+      }
+      const [head, ...found] = await Promise.allSettled([
+        isPullRequest && branch
+          ? api
+              .pullRequests(project.key, signal)
+              .then((l) => l.pullRequests.find((pr) => pr.key === branch.name)?.branch)
+          : Promise.resolve(undefined),
+        ...parts.map((part) => part()),
+      ]);
+      // One part failing (a token without hotspot rights, say) leaves the others; all failing is the source failing.
+      const failures = found.filter((r) => r.status === 'rejected');
+      if (found.length > 0 && failures.length === found.length) throw failures[0]?.reason;
+      const headBranch = head?.status === 'fulfilled' ? head.value : undefined;
       sections.push(
         `Analysed: project ${project.key}, ${
           isPullRequest
@@ -77,62 +94,60 @@ export function sonarEnricher(config: SonarEnricherConfig, api: SonarApi = httpS
               : 'main branch'
         }${revision ? `, revision ${revision}` : ''}. Conditions failing: ${failing.join(', ')}.`,
       );
-
-      const wantsIssues = failing.some((m) => !isHotspotMetric(m) && !isCoverageMetric(m) && !isDuplicationMetric(m));
-      if (wantsIssues) {
-        const { issues, paths, total } = await collectIssues(
-          api,
-          { project: project.key, ref, newCodeOnly },
-          config.issueLimit,
-          signal,
-        );
-        const lines = [
-          `Open issues${newCodeOnly ? ' on new code' : ''} (${issues.length} of ${total}, most severe first):`,
-        ];
-        // One lookup per distinct rule, side by side: fifty issues are often a handful of rules.
-        const distinct = [...new Map(issues.map((issue) => [issue.rule, issue])).values()];
-        const names = new Map(
-          await Promise.all(distinct.map(async (issue) => [issue.rule, await ruleName(issue, signal)] as const)),
-        );
-        for (const [index, issue] of issues.entries()) {
-          lines.push(formatIssue(index + 1, issue, names.get(issue.rule), paths));
-        }
-        if (issues.length === 0) lines.push('(none open)');
-        sections.push(lines.join('\n'));
-      }
-
-      if (failing.some(isHotspotMetric)) {
-        const page = await api.searchHotspots(
-          { project: project.key, ref, newCodeOnly, page: 1, pageSize: HOTSPOT_LIMIT },
-          signal,
-        );
-        const paths = componentPaths(page.components);
+      for (const result of found) {
         sections.push(
-          [
-            `Security hotspots to review (${page.hotspots.length} of ${page.paging.total}):`,
-            ...page.hotspots.map((h) => formatHotspot(h, paths)),
-          ].join('\n'),
-        );
-      }
-
-      const coverage = failing.filter(isCoverageMetric);
-      if (coverage.length > 0) {
-        const metric = coverage.some((m) => m.startsWith('new_')) ? 'new_uncovered_lines' : 'uncovered_lines';
-        const tree = await api.uncoveredFiles({ project: project.key, ref, metric, pageSize: UNCOVERED_FILES }, signal);
-        const rows = tree.components
-          .map((c) => ({ path: c.path ?? fileOf(c.key), count: measureValue(c.measures, metric) }))
-          .filter((row) => row.count > 0);
-        sections.push(
-          [
-            `Files with the most ${metric === 'new_uncovered_lines' ? 'uncovered new lines' : 'uncovered lines'}:`,
-            ...rows.map((row) => `- ${row.path}: ${row.count}`),
-          ].join('\n'),
+          result.status === 'fulfilled'
+            ? result.value
+            : `(part of the findings not fetched: ${String(result.reason?.message ?? result.reason)})`,
         );
       }
 
       return { text: sections.join('\n\n'), ...(headBranch !== undefined && { baseBranch: headBranch }) };
     },
   };
+}
+
+type RuleName = (issue: SonarIssue, signal: AbortSignal) => Promise<string | undefined>;
+type Query = { project: string; ref: AnalysisRef; newCodeOnly: boolean };
+
+async function issuesSection(api: SonarApi, query: Query, limit: number, ruleName: RuleName, signal: AbortSignal) {
+  const { issues, paths, total } = await collectIssues(api, query, limit, signal);
+  const lines = [
+    `Open issues${query.newCodeOnly ? ' on new code' : ''} (${issues.length} of ${total}, most severe first):`,
+  ];
+  // One lookup per distinct rule, side by side: fifty issues are often a handful of rules.
+  const distinct = [...new Map(issues.map((issue) => [issue.rule, issue])).values()];
+  const names = new Map(
+    await Promise.all(distinct.map(async (issue) => [issue.rule, await ruleName(issue, signal)] as const)),
+  );
+  for (const [index, issue] of issues.entries())
+    lines.push(formatIssue(index + 1, issue, names.get(issue.rule), paths));
+  if (issues.length === 0) lines.push('(none open)');
+  return lines.join('\n');
+}
+
+async function hotspotsSection(api: SonarApi, query: Query, signal: AbortSignal): Promise<string> {
+  const page = await api.searchHotspots({ ...query, page: 1, pageSize: HOTSPOT_LIMIT }, signal);
+  const paths = componentPaths(page.components);
+  return [
+    `Security hotspots to review (${page.hotspots.length} of ${page.paging.total}):`,
+    ...page.hotspots.map((h) => formatHotspot(h, paths)),
+  ].join('\n');
+}
+
+async function coverageSection(
+  api: SonarApi,
+  query: { project: string; ref: AnalysisRef; metric: 'new_uncovered_lines' | 'uncovered_lines' },
+  signal: AbortSignal,
+): Promise<string> {
+  const tree = await api.uncoveredFiles({ ...query, pageSize: UNCOVERED_FILES }, signal);
+  const rows = tree.components
+    .map((c) => ({ path: c.path ?? fileOf(c.key), count: measureValue(c.measures, query.metric) }))
+    .filter((row) => row.count > 0);
+  return [
+    `Files with the most ${query.metric === 'new_uncovered_lines' ? 'uncovered new lines' : 'uncovered lines'}:`,
+    ...rows.map((row) => `- ${row.path}: ${row.count}`),
+  ].join('\n');
 }
 
 async function collectIssues(

@@ -175,4 +175,27 @@ describe("the coder gets the incident from the source's API, not just its headli
     expect(taskData(system)).toContain('Only percentages above 1 break it');
     expect(JSON.stringify(context)).not.toContain(pipeline.jira.apiToken);
   });
+
+  it('a source whose API is down: the task goes on with its webhook text, counted as an enrichment error', async () => {
+    pipeline.sonar.inject({ kind: 'drop' }, { times: 100 });
+    const payload = sonarGateFailed('AYe2eEnrich2');
+    payload.branch = { name: '9', type: 'PULL_REQUEST', url: 'https://sonarcloud.io/summary?pullRequest=9' };
+    const { context, run } = await throughThePipeline('sonarcloud', payload);
+    pipeline.sonar.clearFaults();
+
+    expect(context.issue_id).toBe(`${SAMPLE_KEYS.sonarProject}@pr-9`);
+    expect(context.task_description).toContain('Quality gate "My Quality Gate" is ERROR');
+    expect(context.task_description).not.toContain('SonarCloud findings');
+    // The PR's head branch was not learnt: the routing entry's base branch serves.
+    expect(context.base_branch).toBe('main');
+    expect(run.exitCode).toBe(0);
+    expect(await pipeline.metrics()).toMatch(
+      /^anton_orchestrator_enrichment_total\{source="sonarcloud",result="error"\} 1$/m,
+    );
+    const warning = pipeline.orchestrator.lines.find(
+      (line) => line.msg === 'enrichment failed: the task goes on without it',
+    );
+    expect(warning).toMatchObject({ task_id: context.task?.task_id, source: 'sonarcloud' });
+    expect(JSON.stringify(pipeline.orchestrator.lines)).not.toContain(pipeline.sonar.token);
+  });
 });

@@ -94,6 +94,12 @@ describe('datadog enrichment', () => {
     expect(found?.text).toContain('Deployed: version 2.4.1, commit 9f8e7d6c5b4a39281706f5e4d3c2b1a098765432.');
   });
 
+  it('finds the service in the scope of a monitor grouped by service', async () => {
+    const task = { ...alertTask(), labels: { env: 'prod' } };
+    const found = await enricher().enrich(task, signal());
+    expect(found?.text).toContain('Service orders (env:prod)');
+  });
+
   it("prefers the alert's own git.commit.sha tag", async () => {
     const found = await enricher().enrich(alertTask({ 'git.commit.sha': 'abcdef1234567' }), signal());
     expect(found?.deployedCommit).toBe('abcdef1234567');

@@ -37,7 +37,7 @@ export function datadogEnricher(config: DatadogEnricherConfig, api: DatadogApi =
     source: 'datadog',
     heading: 'Datadog error evidence',
     async enrich(task: AgentTask, signal: AbortSignal): Promise<Enrichment | undefined> {
-      const service = task.labels?.service?.split(',')[0]?.trim();
+      const service = task.labels?.service?.split(',')[0]?.trim() || scopeService(task);
       if (!service) return undefined;
       const scope = scopeTerms(task, service);
       const at = alertTime(task);
@@ -140,6 +140,16 @@ function scopeTerms(task: AgentTask, service: string): string[] {
       const colon = t.indexOf(':');
       return `${t.slice(0, colon)}:${term(t.slice(colon + 1))}`;
     });
+}
+
+/** A monitor grouped by service names it only in its scope (`service:orders,env:prod`). */
+function scopeService(task: AgentTask): string | undefined {
+  const scope = typeof task.raw_payload.alert_scope === 'string' ? task.raw_payload.alert_scope : '';
+  const term = scope
+    .split(',')
+    .map((t) => t.trim())
+    .find((t) => t.startsWith('service:'));
+  return term?.slice('service:'.length) || undefined;
 }
 
 /** A value quoted when it holds anything beyond Datadog's plain query characters. */

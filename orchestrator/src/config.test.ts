@@ -85,6 +85,7 @@ describe('configuration of enrichment', () => {
       JIRA_AUTH: 'bearer',
     });
     expect(bearer.enrichment.jira?.authorization).toBe('Bearer pat');
+    expect(bearer.reporters.jira?.authorization).toBe('Bearer pat');
     expect(() => loadConfig({ SONAR_URL: 'file:///etc/passwd' })).toThrow(/SONAR_URL/);
   });
 });

@@ -144,6 +144,7 @@ const Env = z
                 apiToken: vars.JIRA_API_TOKEN,
                 doneLabel: vars.JIRA_DONE_LABEL,
                 transition: vars.JIRA_TRANSITION,
+                ...(vars.JIRA_AUTH === 'bearer' && { authorization: `Bearer ${vars.JIRA_API_TOKEN}` }),
               }
             : undefined,
         datadog: vars.DATADOG_API_KEY

@@ -185,6 +185,18 @@ describe('the enrichment step', () => {
     )(makeTask({ source: 'datadog' }), pino({ level: 'silent' }));
     expect(enriched.base_branch).toBeUndefined();
     expect(enriched.deployed_commit).toBeUndefined();
+    const valid: Enricher = {
+      source: 'datadog',
+      heading: 'D',
+      enrich: async () => ({ text: 't', baseBranch: 'release/2.x', deployedCommit: 'abc1234' }),
+    };
+    expect(
+      await createEnrichment(
+        [valid],
+        settings,
+        createMetrics(),
+      )(makeTask({ source: 'datadog' }), pino({ level: 'silent' })),
+    ).toMatchObject({ base_branch: 'release/2.x', deployed_commit: 'abc1234' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { type AgentTask, BranchName, type Source } from '@anton/contracts';
+import { AgentTask, type Source } from '@anton/contracts';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { Enricher } from './enricher.ts';
@@ -43,15 +43,16 @@ export function createEnrichment(
         return task;
       }
       const section = `## ${enricher.heading} (fetched by anton from the source's API)\n${cutMiddle(found.text.trim(), settings.maxChars)}`;
-      const baseBranch = found.baseBranch !== undefined ? BranchName.safeParse(found.baseBranch) : undefined;
+      // What an API answered is checked like any task field: a bad branch or commit is dropped, not trusted.
+      const baseBranch = AgentTask.shape.base_branch.safeParse(found.baseBranch);
+      const deployedCommit = AgentTask.shape.deployed_commit.safeParse(found.deployedCommit);
       count('enriched');
       logger.info({ source: task.source, chars: section.length }, 'task enriched');
       return {
         ...task,
         description: [task.description, section].filter(Boolean).join('\n\n'),
-        ...(baseBranch?.success && { base_branch: baseBranch.data }),
-        ...(found.deployedCommit !== undefined &&
-          /^[0-9a-f]{7,40}$/i.test(found.deployedCommit) && { deployed_commit: found.deployedCommit }),
+        ...(baseBranch.success && baseBranch.data !== undefined && { base_branch: baseBranch.data }),
+        ...(deployedCommit.success && deployedCommit.data !== undefined && { deployed_commit: deployedCommit.data }),
       };
     } catch (err) {
       const timedOut = timeout.aborted;

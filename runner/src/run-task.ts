@@ -114,7 +114,11 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     model: config.coder.model,
     maxTokens: config.coder.maxTokens,
     maxTurns: config.coder.maxTurns,
-    systemPrompt: buildSystemPrompt(context, { templateId: config.templateId, complexity: config.complexity }),
+    systemPrompt: buildSystemPrompt(context, {
+      templateId: config.templateId,
+      complexity: config.complexity,
+      baseSha: workspace.baseSha,
+    }),
     tools: CODER_TOOLS,
     toolContext: { guard, shell, ...(signal ? { signal } : {}), ...(agentUser ? { owner: agentUser } : {}) },
     onEvent: (event) => logEvent(logger, event),

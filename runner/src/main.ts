@@ -8,6 +8,14 @@ import { scrubInitialEnvironment } from './scrub-environ.ts';
 import { type AgentUser, agentUserFor } from './shell/agent-user.ts';
 import { terminationLogFile, writeTerminationLog } from './termination-log.ts';
 
+const SHARED_UID_REFUSAL =
+  "the runner is not root, so the agent would run as the runner's own user and could read every key " +
+  "of this machine's processes (/proc/*/environ) and outlive its commands: run the runner as root " +
+  '(it then runs the agent as a uid of its own), or set LOCAL_RUNNER_UNSAFE_SHARED_UID=true to accept that';
+const SHARED_UID_WARNING =
+  'UNSAFE: LOCAL_RUNNER_UNSAFE_SHARED_UID=true and the runner is not root: the agent runs as the ' +
+  "runner's own user and can read the keys of every process of that user; use this only with keys you would give the agent";
+
 async function finish(logger: Logger, path: string | undefined, ended: RunOutcome): Promise<never> {
   logger.info({ result: ended.result, exit_code: ended.exitCode }, 'run finished');
   const failed = await writeTerminationLog(path, encodeRunnerResult(ended.result));
@@ -56,12 +64,27 @@ async function main(): Promise<never> {
   const logger = createLogger({ level: config.logLevel, taskId: config.taskId, name: 'anton-runner' });
   // From here on nothing reads the environment; the agent's shell must not find it in ours.
   const scrubbed = scrubInitialEnvironment();
-  const agentUser = agentUserFor(process.geteuid?.());
+  const agentUser = agentUserFor(process.geteuid?.(), config.agent);
   logger.info(
     { mode: config.mode, model: config.coder.model, environ_scrubbed: scrubbed, agent_uid: agentUser?.uid },
     'runner starting',
   );
-  return finish(logger, terminationLogFile(config.terminationLog), await run(config, logger, agentUser));
+  const terminationLog = terminationLogFile(config.terminationLog);
+  if (!agentUser) {
+    if (!config.agent.unsafeSharedUid) {
+      const reason = SHARED_UID_REFUSAL;
+      logger.error(reason);
+      const facts = {
+        taskId: config.taskId,
+        turns: 0,
+        reviewRounds: 0,
+        usage: { coder: emptyUsage(), reviewer: emptyUsage() },
+      };
+      return finish(logger, terminationLog, outcome('failed', facts, { reason, permanent: true }));
+    }
+    logger.warn(SHARED_UID_WARNING);
+  }
+  return finish(logger, terminationLog, await run(config, logger, agentUser));
 }
 
 await main();

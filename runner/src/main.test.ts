@@ -24,14 +24,16 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    proxy = await startHarnessProxy(h, TASK_ID);
   });
   afterAll(async () => {
     await proxy?.stop();
     await h.close();
   });
 
+  /** One run with a proxy of its own, as each Job's pod has: a proxy serves the first runner to claim it. */
   async function proxyRun(contextOverrides: Record<string, unknown>, env: Record<string, string> = {}) {
+    await proxy?.stop();
+    proxy = await startHarnessProxy(h, TASK_ID);
     const workDir = h.workDir();
     const terminationLog = join(h.tmp.path, `termination-${Date.now()}.json`);
     const run = await runRunnerProcess({

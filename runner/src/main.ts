@@ -2,6 +2,7 @@ import { emptyUsage, encodeRunnerResult } from '@anton/contracts';
 import { apiClients } from './clients.ts';
 import { loadConfig, type RunnerConfig, terminationLogPath } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { newProxyKey } from './proxy-claim.ts';
 import { outcome, type RunOutcome } from './run-outcome.ts';
 import { runTask } from './run-task.ts';
 import { scrubInitialEnvironment } from './scrub-environ.ts';
@@ -31,10 +32,13 @@ async function run(config: RunnerConfig, logger: Logger, agentUser: AgentUser | 
       controller.abort(new Error(`received ${signal}`));
     });
   }
+  // Made before any agent process exists; it lives in this process's memory only.
+  const proxyKey = config.mode === 'proxy' ? newProxyKey() : undefined;
   return runTask({
     config,
     logger,
-    ...apiClients(config),
+    ...apiClients(config, proxyKey),
+    ...(proxyKey ? { proxyKey } : {}),
     signal: controller.signal,
     ...(agentUser ? { agentUser } : {}),
   });

@@ -119,7 +119,7 @@ describe('as an agent user of its own (the runner runs as root)', () => {
     // Before the fix, process-sweep.ts (snapshot, then each uid in turn) missed it in 2 of 3 runs.
     await writeFile(
       join(dir, 'hop.sh'),
-      'n=${1:-0}; [ "$n" -lt 1000 ] || exit 0; printf x >&3; [ "$n" = 2 ] && : > hopping; sleep 0.01; setsid sh ./hop.sh $((n + 1)) </dev/null >/dev/null 2>&1 &\n',
+      `n=\${1:-0}; [ "$n" -lt 1000 ] || exit 0; printf x >&3; [ "$n" = 2 ] && : > hopping; sleep 0.01; setsid sh ./hop.sh $((n + 1)) </dev/null >/dev/null 2>&1 &\n`,
     );
     const fifo = join(dir, 'hop.fifo');
     execFileSync('mkfifo', ['-m', '0666', fifo]);

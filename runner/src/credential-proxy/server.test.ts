@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import { runGit } from '@anton/testing';
 import OpenAI from 'openai';
@@ -17,6 +19,7 @@ import { loadProxyConfig } from './config.ts';
 import { CLAIM_PATH, PROXY_KEY_HEADER } from './protocol.ts';
 import { createProxyServer } from './server.ts';
 
+const execFileAsync = promisify(execFile);
 const KEY = 'runKey0123456789abcdefghijklmnopqrstuvwxyzA';
 const withKey = { [PROXY_KEY_HEADER]: KEY };
 const claimWith = (url: string, key: string, branch = 'fix/through-proxy') =>
@@ -66,6 +69,21 @@ describe('credential proxy', () => {
       const res = await fetch(`${proxyUrl}${path}`, { method, headers });
       expect(res.status).toBe(403);
       expect(await res.text()).toMatch(/key of the proxy's runner/);
+    }
+  });
+
+  it('refuses a claim from another uid (another runner’s agent on the same machine)', async () => {
+    const fresh = createProxyServer(loadProxyConfig(h.proxyEnv()), createLogger({ level: 'silent', name: 'x' }));
+    await new Promise<void>((resolve) => fresh.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fresh.address() as AddressInfo).port}`;
+      const script = `fetch(${JSON.stringify(`${url}${CLAIM_PATH}`)}, { method: 'POST', headers: { '${PROXY_KEY_HEADER}': '${'z'.repeat(43)}' }, body: JSON.stringify({ branch: 'fix/main' }) }).then(async (r) => console.log(r.status, await r.text()))`;
+      const { stdout } = await execFileAsync(process.execPath, ['-e', script], { uid: 54321, gid: 54321 });
+      expect(stdout).toMatch(/^409 .*not uid 54321/);
+      expect((await claimWith(url, KEY)).status).toBe(200);
+    } finally {
+      fresh.closeAllConnections();
+      fresh.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../logger.ts';
 import type { ProxyConfig } from './config.ts';
 import { ForwardRefused, forward } from './forward.ts';
+import { peerUid } from './peer-uid.ts';
 import { CLAIM_PATH, PROXY_KEY_HEADER } from './protocol.ts';
 import { decideRoute } from './routes.ts';
 import { RunClaim } from './run-claim.ts';
@@ -38,7 +39,11 @@ function answer(res: ServerResponse, status: number, error: string, message: str
  * real credential and refuses the rest with 403. Log lines carry method, route, path and status:
  * never a header or a body.
  */
-export function createProxyServer(config: ProxyConfig, logger: Logger): Server {
+export function createProxyServer(
+  config: ProxyConfig,
+  logger: Logger,
+  claimUids: readonly number[] = [...new Set([0, process.getuid?.() ?? 0])],
+): Server {
   const claim = new RunClaim();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
@@ -47,7 +52,13 @@ export function createProxyServer(config: ProxyConfig, logger: Logger): Server {
     if (method === 'GET' && path === '/healthz') return answer(res, 200, 'ok', 'credential proxy ready');
     const key = req.headers[PROXY_KEY_HEADER];
     if (method === 'POST' && path === CLAIM_PATH) {
-      const refused = claim.take(typeof key === 'string' ? key : undefined, await readSmallJson(req));
+      // Only root (the runner) or this proxy's own user may claim: on a machine running several
+      // local runners, another runner's agent (a uid of its own) could otherwise race to claim first.
+      const uid = await peerUid(req.socket);
+      const refused =
+        uid === undefined || !claimUids.includes(uid)
+          ? `a claim comes from the runner (uid ${claimUids.join(' or ')}), not uid ${uid ?? 'unknown'}`
+          : claim.take(typeof key === 'string' ? key : undefined, await readSmallJson(req));
       if (refused) {
         logger.warn({ method, path, reason: refused }, 'claim refused');
         return answer(res, 409, 'conflict', `anton credential proxy: ${refused}`);

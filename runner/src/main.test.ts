@@ -147,6 +147,25 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
     }
   });
 
+  it('refuses to run as a user that cannot give the agent a uid of its own (not root)', async () => {
+    const before = h.anthropic.requests.length;
+    const run = await runRunnerProcess(
+      {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        TASK_ID,
+        CONTEXT_PATH: await h.writeContext({ issue_id: 'NONROOT-1' }),
+        WORK_DIR: h.workDir(),
+        CREDENTIAL_PROXY_URL: 'http://127.0.0.1:9',
+      },
+      { uid: 54321 },
+    );
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.lines.at(-1)).toMatchObject({
+      result: { status: 'failed', reason: expect.stringMatching(/not root.*LOCAL_RUNNER_UNSAFE_SHARED_UID=true/) },
+    });
+    expect(h.anthropic.requests.length).toBe(before);
+  });
+
   it('reports an invalid configuration in the termination log and exits 2', async () => {
     const terminationLog = join(h.tmp.path, 'termination-config.json');
     const run = await runRunnerProcess({ PATH: process.env.PATH ?? '/bin', TERMINATION_LOG: terminationLog, TASK_ID });

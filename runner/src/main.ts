@@ -73,6 +73,9 @@ async function main(): Promise<never> {
     { mode: config.mode, model: config.coder.model, environ_scrubbed: scrubbed, agent_uid: agentUser?.uid },
     'runner starting',
   );
+  // Orphans are reparented to PID 1, and node reaps only its own children: under no init they
+  // stay zombies (dead, ignored by the sweep, but each holds a pid). The images run tini as PID 1.
+  if (process.pid === 1) logger.warn('the runner is PID 1: orphaned processes are not reaped; run it under tini');
   const terminationLog = terminationLogFile(config.terminationLog);
   if (!agentUser) {
     if (!config.agent.unsafeSharedUid) {

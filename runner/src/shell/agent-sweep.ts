@@ -68,12 +68,13 @@ function runKiller(user: AgentUser, nr: number): Promise<void> {
 
 /** Processes (not zombies) with the uid as real, effective or saved uid. */
 export async function liveProcessesOf(uid: number): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const status = await readFile(`/proc/${name}/status`, 'utf8').catch(() => '');
-    const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1).map(Number) ?? [];
-    if (uids.includes(uid) && !/^State:\s+[ZX]/m.test(status)) found.push(Number(name));
-  }
-  return found;
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  const live = await Promise.all(
+    pids.map(async (pid) => {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1).map(Number) ?? [];
+      return uids.includes(uid) && !/^State:\s+[ZX]/m.test(status) ? [Number(pid)] : [];
+    }),
+  );
+  return live.flat();
 }

@@ -116,6 +116,19 @@ async function checkedJson(req: IncomingMessage, rule: NonNullable<AllowedRoute[
   return bytes;
 }
 
+/** Refuses the update of a pull request that is not from the run's own branch of this repository. */
+async function assertPullOwned(route: AllowedRoute, owner: string): Promise<void> {
+  const [name, value] = route.credential;
+  const answer = await fetch(route.upstream, {
+    headers: { [name]: value, accept: 'application/vnd.github+json', 'user-agent': 'anton-credential-proxy' },
+  });
+  if (!answer.ok) throw new ForwardRefused(`cannot tell whose pull request this is (${answer.status})`);
+  const pull = (await answer.json()) as { head?: { ref?: unknown; repo?: { full_name?: unknown } | null } };
+  const head = `${String(pull.head?.repo?.full_name ?? '')}:${String(pull.head?.ref ?? '')}`;
+  if (head.toLowerCase() !== owner.toLowerCase())
+    throw new ForwardRefused(`only the pull request from ${owner} may be updated`);
+}
+
 /** Streams the request to the upstream with the real credential, and the answer back. */
 export async function forward(
   req: IncomingMessage,
@@ -124,6 +137,7 @@ export async function forward(
   claim: Claim,
 ): Promise<number> {
   const body = await requestBody(req, route, claim);
+  if (route.pullOwnedBy) await assertPullOwned(route, route.pullOwnedBy);
   const headers = filterHeaders(req.headers, DROPPED_REQUEST_HEADERS);
   if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
   const [name, value] = route.credential;

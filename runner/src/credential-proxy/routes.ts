@@ -13,6 +13,8 @@ export interface AllowedRoute {
   receivePack: boolean;
   /** A JSON body, read whole and checked before anything is forwarded. */
   body?: BodyRule;
+  /** An update of this pull request: it must come from the run's branch (asked of GitHub first). */
+  pullOwnedBy?: string;
 }
 
 export type RouteDecision = { allowed: AllowedRoute } | { denied: string };
@@ -77,7 +79,7 @@ export function decideRoute(method: string, rawUrl: string, config: ProxyConfig,
       'github',
       `${config.github.upstream}${rest}${query}`,
       ['authorization', `token ${config.github.token}`],
-      body ? { body } : {},
+      body ? { body, ...(method === 'PATCH' ? { pullOwnedBy: `${owner}/${repo}:${claim.branch}` } : {}) } : {},
     );
   }
 
@@ -116,7 +118,7 @@ function allow(
   kind: RouteKind,
   upstream: string,
   credential: [string, string],
-  extra: { body?: BodyRule } = {},
+  extra: { body?: BodyRule; pullOwnedBy?: string } = {},
 ): RouteDecision {
   return { allowed: { kind, upstream: new URL(upstream), credential, receivePack: false, ...extra } };
 }

@@ -146,7 +146,7 @@ describe('credential proxy', () => {
     expect(h.github.requests.at(-1)?.headers.authorization).toBe(`token ${HARNESS_GITHUB_TOKEN}`);
   });
 
-  it('clones and pushes a fix/ branch through the git route, and refuses a push to main', async () => {
+  it('clones and pushes the run’s branch through the git route, and nothing else; touches only its own pull request', async () => {
     const access = gitAccessFor(h.gitServer.repoUrl(h.sample.name), { kind: 'proxy', proxyUrl, proxyKey: KEY });
     const ws = await Workspace.clone({
       dir: join(h.tmp.path, 'through-proxy'),
@@ -180,6 +180,29 @@ describe('credential proxy', () => {
     expect(await pushWith(access.remoteEnv, '+HEAD:refs/heads/fix/through-proxy')).not.toBe('pushed');
     expect(await git(h.sample.bareDir, 'rev-parse', 'refs/heads/fix/through-proxy')).toBe(pushed);
     expect(await pushWith(access.pushEnv(pushed), '+HEAD:refs/heads/fix/through-proxy')).toBe('pushed');
+
+    // Pull requests: the run's own may be opened and retitled; another task's may not be touched.
+    await git(ws.dir, 'push', h.sample.bareDir, 'HEAD:refs/heads/fix/OTHER-3');
+    const direct = await fetch(`${h.github.url}/repos/acme/sample-shop/pulls`, {
+      method: 'POST',
+      headers: { authorization: `token ${HARNESS_GITHUB_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'other task', head: 'fix/OTHER-3', base: 'main' }),
+    });
+    const theirs = ((await direct.json()) as { number: number }).number;
+    const api = (path: string, method: string, body: unknown) =>
+      fetch(`${proxyUrl}/github/repos/acme/sample-shop${path}`, {
+        method,
+        headers: { ...withKey, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await api(`/pulls/${theirs}`, 'PATCH', { title: 'pwned' })).status).toBe(403);
+    expect((await api('/pulls', 'POST', { title: 'x', head: 'fix/OTHER-3', base: 'main' })).status).toBe(403);
+    const created = await api('/pulls', 'POST', { title: 'ours', head: 'fix/through-proxy', base: 'main' });
+    expect(created.status).toBe(201);
+    const ours = ((await created.json()) as { number: number }).number;
+    expect((await api(`/pulls/${ours}`, 'PATCH', { title: 'ours, v2', body: 'b' })).status).toBe(200);
+    expect((await api(`/pulls/${ours}`, 'PATCH', { base: 'other' })).status).toBe(403);
+    expect(h.github.pulls('acme', 'sample-shop').map((p) => p.title)).toEqual(['other task', 'ours, v2']);
   });
 
   it.each([

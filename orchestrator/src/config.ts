@@ -47,6 +47,8 @@ const Env = z
 
     // Local dispatcher: the runner and its credential proxy as child processes.
     LOCAL_RUNNER_DIR: z.string().default(resolve(packageRoot, '..', 'runner')),
+    /** A non-root orchestrator's runners share its uid with the agent: refused unless this is set. */
+    LOCAL_RUNNER_UNSAFE_SHARED_UID: env.flag,
     OPENAI_API_KEY: env.optional,
     OPENAI_BASE_URL: optionalUrl,
     GITHUB_TOKEN: env.optional,
@@ -133,6 +135,7 @@ const Env = z
       local: {
         runnerDir: vars.LOCAL_RUNNER_DIR,
         path: vars.PATH,
+        unsafeSharedUid: vars.LOCAL_RUNNER_UNSAFE_SHARED_UID,
         keys: { anthropic: vars.ANTHROPIC_API_KEY, openai: vars.OPENAI_API_KEY, github: vars.GITHUB_TOKEN },
       },
       reporters: {

@@ -105,6 +105,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       keys: config.local.keys,
       upstreams: config.upstreams,
       path: config.local.path,
+      unsafeSharedUid: config.local.unsafeSharedUid,
       capacity,
       logger,
       onFinished: (finished: FinishedTask) => void sink.report(finished),

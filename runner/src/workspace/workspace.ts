@@ -131,7 +131,8 @@ export class Workspace {
     const ref = `refs/heads/${this.branch}`;
     const listed = await git.raw(['ls-remote', '--', this.#access.transportUrl, ref]);
     const current = listed.split(/\s/)[0] ?? '';
-    await git.raw([
+    // The proxy moves the branch only from the value declared here (GitAccess.pushEnv).
+    await gitIn(this.dir, { ...this.#env, ...this.#access.pushEnv(current) }, this.#owner).raw([
       'push',
       '--quiet',
       '--no-verify',

@@ -143,6 +143,10 @@ export class Pipeline {
       this.kubelet = new Kubelet({
         kubernetes: this.kubernetes,
         namespace: NAMESPACE,
+        // What the pods reach outside themselves: the LLM and GitHub fakes and the git server.
+        hostPorts: [this.anthropic.url, this.openai.baseURL, this.github.url, this.repoUrl].map((url) =>
+          Number(new URL(url).port),
+        ),
         secrets: {
           [SECRET_NAME]: {
             [SECRET_KEYS.anthropicApiKey]: this.anthropic.apiKey,

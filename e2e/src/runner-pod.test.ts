@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
+import { waitFor } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PodRun } from './harness/kubelet.ts';
 import { Pipeline } from './harness/pipeline.ts';
 import { jiraIssueCreated, SAMPLE_KEYS } from './harness/sample-webhooks.ts';
-import { expectPullRequest, finishedRun, jobOf } from './harness/task-assertions.ts';
+import { expectPullRequest, jobOf } from './harness/task-assertions.ts';
 
 // One task through a runner pod run the way a node runs it (harness/kubelet.ts): its own network
 // namespace and IP, probes sent as the kubelet sends them, emptyDirs as the kubelet makes them,
@@ -18,7 +19,9 @@ beforeAll(async () => {
   expect(reply.status, JSON.stringify(reply.body)).toBe(202);
   const taskId = String(reply.body.task_id);
   await jobOf(pipeline, taskId);
-  run = await finishedRun(pipeline, taskId);
+  // The first pod is the one that shows what a node does (a failed one is retried by the Job).
+  run = await waitFor(() => pipeline.kubelet?.runsFor(taskId)[0], { timeoutMs: 20_000, what: 'the pod' });
+  await run.done;
 }, 180_000);
 afterAll(() => pipeline?.close(), 60_000);
 

@@ -71,7 +71,9 @@ export function containerArgv(
     lines.push(
       "/usr/bin/awk '{print $5}' /proc/self/mountinfo | /usr/bin/sort -u | while read -r mp; do",
       `  case "$mp" in /proc|/proc/*|/dev|/dev/*${keep ? `|${keep}` : ''}) continue;; esac`,
-      '  /usr/bin/mount -o remount,bind,ro "$mp" 2>/dev/null || { echo "stand-in: cannot make $mp read-only" >&2; exit 125; }',
+      // Other containers' storage on this host comes and goes: a mount gone meanwhile is no hole.
+      '  /usr/bin/mount -o remount,bind,ro "$mp" 2>/dev/null || ! /usr/bin/mountpoint -q "$mp" ||',
+      '    { echo "stand-in: cannot make $mp read-only" >&2; exit 125; }',
       'done',
     );
   }

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { RunnerResult } from '@anton/contracts';
 import { waitFor } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PodRun } from './harness/kubelet.ts';
@@ -43,6 +44,12 @@ describe('a runner pod on a node', () => {
     });
     expect(run.agent?.process.output.join('\n')).not.toContain('dubious ownership');
     await expectPullRequest(pipeline, run.taskId ?? '', run);
+  });
+
+  it('gets the runner result from /dev/termination-log, the file a kubelet mounts there', () => {
+    expect(run.agent?.env.TERMINATION_LOG).toBeUndefined();
+    const result = RunnerResult.parse(JSON.parse(run.terminationMessage ?? ''));
+    expect(result.task_id).toBe(run.taskId);
   });
 
   it('names every field of the Job it cannot honour', () => {

@@ -157,6 +157,9 @@ export class Pipeline {
       this.kubelet = new Kubelet({
         kubernetes: this.kubernetes,
         namespace: NAMESPACE,
+        // What the pods reach outside themselves: the upstreams the Jobs are rendered with (a test
+        // may point one at a fault proxy) and the git server.
+        hostPorts: this.#podUpstreams().map((url) => Number(new URL(url).port)),
         secrets: {
           [SECRET_NAME]: {
             [SECRET_KEYS.anthropicApiKey]: this.anthropic.apiKey,
@@ -166,6 +169,13 @@ export class Pipeline {
         },
       });
     }
+  }
+
+  /** The URLs a runner pod talks to: the credential proxy's upstreams and the repository. */
+  #podUpstreams(): string[] {
+    const env = this.orchestratorEnv();
+    const upstreams = [env.ANTHROPIC_BASE_URL, env.OPENAI_BASE_URL, env.GITHUB_API_URL, this.repoUrl];
+    return upstreams.filter((url): url is string => url !== undefined);
   }
 
   /** The secrets the runner pods get through `anton-secrets`, for tests that look for leaks. */

@@ -58,7 +58,7 @@ describe('unknown fields (fieldValidation)', () => {
     expect(answer.warning).toBe(
       '299 - "unknown field \\"spec.template.spec.containers[0].imagePullPolicyy\\"", 299 - "unknown field \\"spec.bogus\\""',
     );
-    const stored = fake.get('Job', ns, 'agent-job-warn') as { spec: Record<string, unknown> };
+    const stored = fake.get('Job', ns, 'agent-job-warn') as unknown as { spec: Record<string, unknown> };
     expect(stored.spec).not.toHaveProperty('bogus');
     expect(JSON.stringify(stored)).not.toContain('imagePullPolicyy');
   });

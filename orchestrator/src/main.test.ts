@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_QUEUE, ORCHESTRATOR_QUEUE, type RouterPlan } from '@anton/contracts';
-import { waitFor } from '@anton/testing';
+import { FakeKubernetes, waitFor } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Pipeline } from '../test/pipeline.ts';
 import { makeTask } from '../test/tasks.ts';
@@ -91,6 +91,17 @@ describe('main: the orchestrator process', () => {
     expect(await exitCode(orchestrator)).toBe(1);
     expect(stderr.trim()).toMatch(/^invalid configuration: MAX_ACTIVE_JOBS: /);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a Kubernetes older than 1.29 (no native sidecars) with one line, before consuming', async () => {
+    await pipeline.kubernetes.close();
+    pipeline.kubernetes = await FakeKubernetes.start({ version: { minor: '28', gitVersion: 'v1.28.9' } });
+    const orchestrator = startMain(pipeline.env());
+    expect(await exitCode(orchestrator)).toBe(1);
+    expect(stderr.trim()).toBe(
+      "Kubernetes v1.28.9 is too old: anton's runner Jobs need Kubernetes 1.29 or newer (native sidecar containers)",
+    );
+    expect(logged('orchestrator started')).toBeUndefined();
   });
 
   it('refuses a routing file with an error naming its line', async () => {

@@ -12,6 +12,7 @@ import {
   type ResponseContext,
   setHeaderOptions,
   type V1Job,
+  VersionApi,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type JobInformer, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
@@ -73,6 +74,7 @@ const STRICT = 'Strict';
 export function createKubernetesApi(config: KubeConfig, namespace: string, logger: Logger): KubernetesApi {
   const core = config.makeApiClient(CoreV1Api);
   const batch = config.makeApiClient(BatchV1Api);
+  const version = config.makeApiClient(VersionApi);
   const orUndefined = async <T>(read: Promise<T>): Promise<T | undefined> => {
     try {
       return await read;
@@ -92,6 +94,7 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
 
   return {
     namespace,
+    serverVersion: () => call(version.getCode()),
     createConfigMap: (body) =>
       call(core.createNamespacedConfigMap({ namespace, body, fieldValidation: STRICT }, strictBody(body))),
     readConfigMap: (name) => orUndefined(core.readNamespacedConfigMap({ name, namespace })),

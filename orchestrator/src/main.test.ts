@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_QUEUE, ORCHESTRATOR_QUEUE, type RouterPlan } from '@anton/contracts';
-import { FakeKubernetes, waitFor } from '@anton/testing';
+import { FakeKubernetes, promtool, waitFor } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Pipeline } from '../test/pipeline.ts';
 import { makeTask } from '../test/tasks.ts';
@@ -84,6 +84,23 @@ describe('main: the orchestrator process', () => {
     const [back] = await pipeline.broker.drain(ORCHESTRATOR_QUEUE);
     expect(JSON.parse(back?.content.toString() ?? '')).toEqual(waiting);
     expect(pipeline.kubernetes.jobs('agents')).toHaveLength(1);
+  });
+
+  it('serves /metrics in a form promtool check metrics accepts, after a task went through', async () => {
+    pipeline.anthropic.setHandler(() => ({ content: [{ type: 'tool_use', name: 'route_task', input: plan }] }));
+    startMain(pipeline.env({ LOG_LEVEL: 'info' }));
+    const started = await waitFor(() => logged('orchestrator started'), { what: 'the start', timeoutMs: 20_000 });
+    await pipeline.broker.publish(makeTask());
+    const scrape = async () => (await fetch(`${started.health}/metrics`)).text();
+    const text = await waitFor(
+      async () => {
+        const body = await scrape();
+        return /^anton_orchestrator_tasks_dispatched_total\{/m.test(body) && body;
+      },
+      { what: 'the task to be dispatched' },
+    );
+    expect(text).toMatch(/^nodejs_active_handles\{/m);
+    expect(await promtool.checkMetrics(text)).toEqual({ code: 0, output: '' });
   });
 
   it('refuses a bad configuration with one line naming the variable', async () => {

@@ -11,6 +11,7 @@ export * from './jira/fake-jira.ts';
 export * from './kubernetes/fake-kubernetes.ts';
 export * from './local-ports.ts';
 export * from './openai/fake-openai.ts';
+export * as promtool from './promtool.ts';
 export * from './rabbitmq.ts';
 export * from './service-process.ts';
 export * from './tcp-proxy.ts';

@@ -90,6 +90,8 @@ function start(name: string, color: Color, entry: string, env: NodeJS.ProcessEnv
 const env = process.env;
 const port = env.PORT ?? '8000';
 const metricsPort = env.METRICS_PORT ?? '9090';
+/** The ingester's own metrics port, next to the orchestrator's. */
+const ingesterMetricsPort = env.INGESTER_METRICS_PORT ?? '9091';
 const rabbitmqUrl = env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const routingConfig = env.ROUTING_CONFIG ?? join(ROOT, 'deploy', 'dev', 'routing.yaml');
 
@@ -117,7 +119,13 @@ if (missing.length > 0) {
 }
 
 const services = [
-  start('ingester', 'green', 'ingester/src/main.ts', { ...env, ANTON_DEV: '1', PORT: port, RABBITMQ_URL: rabbitmqUrl }),
+  start('ingester', 'green', 'ingester/src/main.ts', {
+    ...env,
+    ANTON_DEV: '1',
+    PORT: port,
+    METRICS_PORT: ingesterMetricsPort,
+    RABBITMQ_URL: rabbitmqUrl,
+  }),
   start('orchestrator', 'cyan', 'orchestrator/src/main.ts', {
     ...env,
     DISPATCHER: 'local',

@@ -95,7 +95,7 @@ describe('main: the orchestrator process', () => {
     const text = await waitFor(
       async () => {
         const body = await scrape();
-        return /^anton_orchestrator_tasks_dispatched_total\{/m.test(body) && body;
+        return /^anton_orchestrator_tasks_dispatched_total\{/m.test(body) ? body : undefined;
       },
       { what: 'the task to be dispatched' },
     );

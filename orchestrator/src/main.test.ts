@@ -103,6 +103,15 @@ describe('main: the orchestrator process', () => {
     expect(await promtool.checkMetrics(text)).toEqual({ code: 0, output: '' });
   });
 
+  it('starts with only the JIRA token set (as the secret may hold it), warning once that JIRA reporting is off', async () => {
+    startMain(pipeline.env({ LOG_LEVEL: 'info', JIRA_API_TOKEN: 'atl-token', JIRA_BASE_URL: '', JIRA_EMAIL: '' }));
+    await waitFor(() => logged('orchestrator started'), { what: 'the start', timeoutMs: 20_000 });
+    const warnings = lines.filter((l) => String(l.msg).startsWith('JIRA reporting is off'));
+    expect(warnings.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'JIRA reporting is off: JIRA_BASE_URL and JIRA_EMAIL are not set'],
+    ]);
+  });
+
   it('refuses a bad configuration with one line naming the variable', async () => {
     const orchestrator = startMain({ ...pipeline.env(), MAX_ACTIVE_JOBS: 'many' });
     expect(await exitCode(orchestrator)).toBe(1);

@@ -136,7 +136,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     queue: reportQueue,
     publish: (outcome) => publisher.publish(outcome),
     publishAttempts: config.reports.publishAttempts,
-    reporters: reportersBySource(config.reporters),
+    reporters: reportersBySource(config.reporters, logger),
     releaseClaim: (hash, taskId) => dedup.release(hash, taskId),
     metrics,
     logger,

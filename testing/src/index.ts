@@ -9,6 +9,7 @@ export * from './github/fake-github.ts';
 export * from './jira/adf.ts';
 export * from './jira/fake-jira.ts';
 export * from './kubernetes/fake-kubernetes.ts';
+export { dropUnknownFields, modelName } from './kubernetes/unknown-fields.ts';
 export * from './local-ports.ts';
 export * from './openai/fake-openai.ts';
 export * as promtool from './promtool.ts';

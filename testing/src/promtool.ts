@@ -25,3 +25,6 @@ export const checkMetrics = (exposition: string): Promise<PromtoolVerdict> => ru
 
 /** `promtool check rules <file>`: a Prometheus rules file (groups of alerting and recording rules). */
 export const checkRules = (path: string): Promise<PromtoolVerdict> => run(['check', 'rules', path]);
+
+/** `promtool test rules <file>`: unit tests of rules over synthetic series (alerts expected to fire or not). */
+export const testRules = (path: string): Promise<PromtoolVerdict> => run(['test', 'rules', path]);

@@ -1,5 +1,6 @@
 /**
- * `pnpm dev`: the pipeline on this machine. Starts the ingester (PORT, default 8000) and the
+ * `pnpm dev`: the pipeline on this machine. Starts the ingester (PORT, default 8000; its metrics
+ * on INGESTER_METRICS_PORT, default 9091) and the
  * orchestrator (DISPATCHER=local: each runner and its credential proxy are child processes; health
  * and metrics on METRICS_PORT, default 9090) from their sources, against the RabbitMQ at
  * RABBITMQ_URL, with the sample routing config deploy/dev/routing.yaml (ROUTING_CONFIG overrides).

@@ -1,5 +1,6 @@
 /**
- * `pnpm dev`: the pipeline on this machine. Starts the ingester (PORT, default 8000) and the
+ * `pnpm dev`: the pipeline on this machine. Starts the ingester (PORT, default 8000; its metrics
+ * on INGESTER_METRICS_PORT, default 9091) and the
  * orchestrator (DISPATCHER=local: each runner and its credential proxy are child processes; health
  * and metrics on METRICS_PORT, default 9090) from their sources, against the RabbitMQ at
  * RABBITMQ_URL, with the sample routing config deploy/dev/routing.yaml (ROUTING_CONFIG overrides).
@@ -90,6 +91,8 @@ function start(name: string, color: Color, entry: string, env: NodeJS.ProcessEnv
 const env = process.env;
 const port = env.PORT ?? '8000';
 const metricsPort = env.METRICS_PORT ?? '9090';
+/** The ingester's own metrics port, next to the orchestrator's. */
+const ingesterMetricsPort = env.INGESTER_METRICS_PORT ?? '9091';
 const rabbitmqUrl = env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const routingConfig = env.ROUTING_CONFIG ?? join(ROOT, 'deploy', 'dev', 'routing.yaml');
 
@@ -127,7 +130,13 @@ if (process.geteuid?.() !== 0) {
 }
 
 const services = [
-  start('ingester', 'green', 'ingester/src/main.ts', { ...env, ANTON_DEV: '1', PORT: port, RABBITMQ_URL: rabbitmqUrl }),
+  start('ingester', 'green', 'ingester/src/main.ts', {
+    ...env,
+    ANTON_DEV: '1',
+    PORT: port,
+    METRICS_PORT: ingesterMetricsPort,
+    RABBITMQ_URL: rabbitmqUrl,
+  }),
   start('orchestrator', 'cyan', 'orchestrator/src/main.ts', {
     ...env,
     DISPATCHER: 'local',

@@ -43,7 +43,10 @@ export const SECRET_KEYS = {
   anthropicApiKey: 'anthropic-api-key',
   openaiApiKey: 'openai-api-key',
   githubToken: 'github-token',
-  webhookSecret: 'webhook-secret',
+  /** One webhook secret per source (deploy/k8s/base/secret.example.yaml). */
+  jiraWebhookSecret: 'jira-webhook-secret',
+  datadogWebhookSecret: 'datadog-webhook-secret',
+  sonarWebhookSecret: 'sonar-webhook-secret',
 } as const;
 
 export const CONTEXT_DIR = '/app/context';

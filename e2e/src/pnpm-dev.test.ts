@@ -45,7 +45,11 @@ const from = (service: string, msg: string) => (line: LogLine) => line.service =
 describe('pnpm dev', () => {
   it('runs the ingester and the orchestrator: a sample webhook is routed by rules, and the runner stops for want of keys', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
-    dev = await startDev({ PORT: String(port), METRICS_PORT: String(metricsPort) });
+    dev = await startDev({
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      INGESTER_METRICS_PORT: String(await freePort()),
+    });
     await dev.waitForLine(from('orchestrator', 'orchestrator started'), { what: 'the orchestrator' });
     await dev.waitForLine(from('ingester', `Server listening at http://127.0.0.1:${port}`), { what: 'the ingester' });
     // Its own lines say which secret webhooks need and which keys are missing.
@@ -98,7 +102,11 @@ describe('pnpm dev', () => {
     await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
     const { port } = taken.address() as { port: number };
     try {
-      dev = await startDev({ PORT: String(port), METRICS_PORT: String(await freePort()) });
+      dev = await startDev({
+        PORT: String(port),
+        METRICS_PORT: String(await freePort()),
+        INGESTER_METRICS_PORT: String(await freePort()),
+      });
       const exit = await dev.exited;
       expect(exit.code).toBe(1);
       expect(dev.output.join('\n')).toContain('EADDRINUSE');

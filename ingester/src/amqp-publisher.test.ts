@@ -63,7 +63,7 @@ describe('broker outages', () => {
     expect(during.json()).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
     expect((await harness.app.inject('/readyz')).statusCode).toBe(503);
     expect((await harness.app.inject('/health')).json()).toEqual({ status: 'degraded', rabbitmq: 'unavailable' });
-    expect((await harness.app.inject('/metrics')).body).toMatch(/^anton_ingester_broker_connected 0$/m);
+    expect((await harness.metricsApp.inject('/metrics')).body).toMatch(/^anton_ingester_broker_connected 0$/m);
 
     await proxy.restore();
     await waitFor(async () => (await harness.app.inject('/readyz')).statusCode === 200, { what: 'reconnection' });

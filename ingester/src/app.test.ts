@@ -212,12 +212,17 @@ describe('logs and metrics', () => {
   it('counts requests by source and outcome and reports the broker connection', async () => {
     await harness.post('sonar', fixture('sonar-qualitygate-OK-1.json'));
     await harness.post('jira', fixture('jira-issue_created-1.json'), { 'content-type': 'application/json' });
-    const metrics = (await harness.app.inject('/metrics')).body;
+    const metrics = (await harness.metricsApp.inject('/metrics')).body;
     expect(metrics).toMatch(/^anton_ingester_webhooks_total\{source="sonarcloud",outcome="ignored"\} [1-9]/m);
     expect(metrics).toMatch(/^anton_ingester_webhooks_total\{source="jira",outcome="unauthorized"\} 1$/m);
     expect(metrics).toMatch(/^anton_ingester_webhooks_total\{source="jira",outcome="duplicate"\} 2$/m);
     expect(metrics).toMatch(/^anton_ingester_publish_duration_seconds_count\{outcome="confirmed"\} [1-9]/m);
     expect(metrics).toMatch(/^anton_ingester_broker_connected 1$/m);
+  });
+
+  it('serves /metrics only on the metrics port, not where webhooks arrive', async () => {
+    expect((await harness.app.inject('/metrics')).statusCode).toBe(404);
+    expect((await harness.metricsApp.inject('/metrics')).statusCode).toBe(200);
   });
 
   it('reports healthy and ready while the broker is connected', async () => {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { IngesterConfig } from './config.ts';
 import { DeliveryWindow } from './delivery-window.ts';
-import { createMetrics } from './metrics.ts';
+import type { IngesterMetrics } from './metrics.ts';
 import { problemBody } from './problem.ts';
 import type { TaskPublisher } from './publisher.ts';
 import { keepRawBodies } from './request-body.ts';
@@ -12,6 +12,8 @@ import { createSourceRegistry } from './sources/registry.ts';
 export interface AppOptions {
   config: Pick<IngesterConfig, 'secrets' | 'jira' | 'maxBodyBytes'>;
   publisher: TaskPublisher;
+  /** The counters the webhook routes keep; served by the metrics server (metrics-server.ts). */
+  metrics: IngesterMetrics;
   /** Defaults to a window of 10,000 deliveries over one hour. */
   deliveries?: DeliveryWindow;
 }
@@ -31,8 +33,7 @@ export function createServer(logger: FastifyBaseLogger): FastifyInstance {
 
 /** The ingester as a Fastify plugin: body parsing, one error handler, health and webhook routes. */
 export default async function ingesterApp(fastify: FastifyInstance, options: AppOptions): Promise<void> {
-  const { config, publisher } = options;
-  const metrics = createMetrics(() => publisher.ready);
+  const { config, publisher, metrics } = options;
   keepRawBodies(fastify);
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -46,7 +47,7 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
     request.log.error({ err: error }, 'unexpected error; answered 503');
     return reply.code(503).send(problemBody(503, 'temporarily unavailable; retry later'));
   });
-  healthRoutes(fastify, { publisher, metrics });
+  healthRoutes(fastify, { publisher });
   webhookRoutes(fastify, {
     sources: createSourceRegistry({ jira: config.jira }),
     secrets: config.secrets,

@@ -11,9 +11,22 @@ describe('loadConfig', () => {
       rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
       publishTimeoutMs: 5000,
       port: 8000,
+      metricsPort: 9090,
       host: '0.0.0.0',
       logLevel: 'info',
     });
+  });
+
+  it('needs no WEBHOOK_SECRET when every source has its own (the deploy files do so)', () => {
+    const config = loadConfig({ JIRA_WEBHOOK_SECRET: 'j', DATADOG_WEBHOOK_SECRET: 'd', SONAR_WEBHOOK_SECRET: 's' });
+    expect(config.secrets).toEqual({ jira: 'j', datadog: 'd', sonarcloud: 's' });
+    expect(config.devSecret).toBe(false);
+  });
+
+  it('still needs WEBHOOK_SECRET for a source without its own, naming which', () => {
+    expect(() => loadConfig({ JIRA_WEBHOOK_SECRET: 'j', SONAR_WEBHOOK_SECRET: 's' })).toThrow(
+      'WEBHOOK_SECRET: required for the sources without their own secret (DATADOG_WEBHOOK_SECRET unset)',
+    );
   });
 
   it('lets each source have its own secret and reads the trigger settings', () => {

@@ -4,6 +4,8 @@ import { z } from 'zod';
 /** The shared secret in dev mode (`ANTON_DEV=1` without `WEBHOOK_SECRET`); `send-webhook` uses it too. */
 export const DEV_WEBHOOK_SECRET = 'anton-dev-secret';
 
+const SOURCE_SECRETS = ['JIRA_WEBHOOK_SECRET', 'DATADOG_WEBHOOK_SECRET', 'SONAR_WEBHOOK_SECRET'] as const;
+
 const Env = z
   .object({
     ANTON_DEV: env.flag,
@@ -18,18 +20,26 @@ const Env = z
     PUBLISH_TIMEOUT_MS: env.int(5000, 1),
     PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     HOST: z.string().default('0.0.0.0'),
+    /** `/metrics` only, on HOST; the webhook Service does not expose it. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     LOG_LEVEL: env.logLevel,
   })
   .superRefine((vars, ctx) => {
-    if (!vars.WEBHOOK_SECRET && !vars.ANTON_DEV) {
-      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required (set ANTON_DEV=1 to run without)' });
+    // The shared secret is only the fallback of a source without its own.
+    const unset = SOURCE_SECRETS.filter((name) => !vars[name]);
+    if (!vars.WEBHOOK_SECRET && !vars.ANTON_DEV && unset.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEBHOOK_SECRET'],
+        message: `required for the sources without their own secret (${unset.join(', ')} unset); set ANTON_DEV=1 to run without`,
+      });
     }
   })
   .transform((vars) => {
     const shared = vars.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
     return {
       /** True when some route accepts the well-known dev secret (dev mode without WEBHOOK_SECRET). */
-      devSecret: vars.WEBHOOK_SECRET === undefined,
+      devSecret: vars.WEBHOOK_SECRET === undefined && SOURCE_SECRETS.some((name) => !vars[name]),
       /** Per source, keyed like `AgentTask.source`; each falls back to `WEBHOOK_SECRET`. */
       secrets: {
         jira: vars.JIRA_WEBHOOK_SECRET ?? shared,
@@ -41,6 +51,7 @@ const Env = z
       rabbitmqUrl: vars.RABBITMQ_URL,
       publishTimeoutMs: vars.PUBLISH_TIMEOUT_MS,
       port: vars.PORT,
+      metricsPort: vars.METRICS_PORT,
       host: vars.HOST,
       logLevel: vars.LOG_LEVEL,
     };

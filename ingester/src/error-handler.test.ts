@@ -3,6 +3,7 @@ import { fixture } from '../test/fixture.ts';
 import { SECRETS, signedHeaders } from '../test/harness.ts';
 import ingesterApp, { createServer } from './app.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
 import type { TaskPublisher } from './publisher.ts';
 
 // A bug stands in here as a publisher that throws something other than a PublishError.
@@ -20,7 +21,7 @@ beforeAll(async () => {
     jira: { triggerLabel: undefined, triggerStatuses: [] },
     maxBodyBytes: 1 << 20,
   };
-  await app.register(ingesterApp, { config, publisher: buggy });
+  await app.register(ingesterApp, { config, publisher: buggy, metrics: createMetrics(() => true) });
   await app.ready();
 });
 afterAll(() => app.close());

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { TASK_CREATED } from '@anton/contracts';
-import { type Capture, captureMessages, createTestVhost, type TestVhost, waitFor } from '@anton/testing';
+import { type Capture, captureMessages, createTestVhost, promtool, type TestVhost, waitFor } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../test/fixture.ts';
 import { signedHeaders } from '../test/harness.ts';
@@ -72,6 +72,47 @@ describe('the ingester process', () => {
     expect(messages.at(-1)).toBe('stopped');
     expect(output.stdout).not.toContain('process-secret');
     expect(output.stderr).toBe('');
+  });
+});
+
+describe('the metrics port', () => {
+  let vhost: TestVhost;
+  let running: ReturnType<typeof start> | undefined;
+  beforeAll(async () => {
+    vhost = await createTestVhost('ingester-metrics');
+  });
+  afterAll(async () => {
+    if (running?.child.exitCode === null) running.child.kill('SIGKILL');
+    await vhost?.delete();
+  });
+
+  it('serves /metrics on METRICS_PORT only, in a form promtool check metrics accepts', async () => {
+    running = start({ WEBHOOK_SECRET: 's', RABBITMQ_URL: vhost.url, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1' });
+    const { output } = running;
+    const address = (prefix: string) =>
+      waitFor(
+        () => {
+          const line = logLines(output.stdout).find((l) => String(l.msg).startsWith(prefix));
+          return line && String(line.msg).slice(prefix.length);
+        },
+        { what: `${prefix}(stderr: ${output.stderr})`, timeoutMs: 20_000 },
+      );
+    const webhooks = await address('Server listening at ');
+    const metrics = await address('metrics listening at ');
+    expect(metrics).not.toBe(webhooks);
+    await waitFor(async () => (await fetch(`${webhooks}/readyz`)).status === 200, {
+      what: 'readiness',
+      timeoutMs: 20_000,
+    });
+
+    expect((await fetch(`${webhooks}/metrics`)).status).toBe(404);
+    const scrape = await fetch(`${metrics}/metrics`);
+    expect(scrape.status).toBe(200);
+    const text = await scrape.text();
+    expect(text).toMatch(/^anton_ingester_broker_connected 1$/m);
+    expect(await promtool.checkMetrics(text)).toEqual({ code: 0, output: '' });
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toEqual([0, null]);
   });
 });
 

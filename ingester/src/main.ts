@@ -3,6 +3,8 @@ import { AmqpPublisher } from './amqp-publisher.ts';
 import ingesterApp, { createServer } from './app.ts';
 import { type IngesterConfig, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createMetricsServer } from './metrics-server.ts';
 
 /** Past this, a shutdown that has not finished (a stuck publish, a hung socket) is cut short. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -28,9 +30,17 @@ async function main(): Promise<void> {
     confirmTimeoutMs: config.publishTimeoutMs,
     logger: logger.child({ component: 'publisher' }),
   });
+  const metrics = createMetrics(() => publisher.ready);
   const app = createServer(logger);
-  await app.register(ingesterApp, { config, publisher });
+  await app.register(ingesterApp, { config, publisher, metrics });
   await app.listen({ port: config.port, host: config.host });
+  const metricsServer = createMetricsServer(logger.child({ component: 'metrics' }), metrics);
+  await metricsServer.listen({
+    port: config.metricsPort,
+    host: config.host,
+    // Not "Server listening at": that line names the webhook port, and scripts look for it.
+    listenTextResolver: (address) => `metrics listening at ${address}`,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -43,6 +53,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS).unref();
     // Stop accepting and let in-flight requests (and so their publishes) finish, then disconnect.
     await app.close();
+    await metricsServer.close();
     await publisher.close();
     logger.info('stopped');
   };

@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** What a webhook request came to; the `outcome` label of `anton_ingester_webhooks_total`. */
 export type Outcome =
   | 'published'
@@ -22,6 +28,10 @@ export interface IngesterMetrics {
 export function createMetrics(brokerConnected: () => boolean): IngesterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client's sums of nodejs_active_{handles,requests,resources} are gauges named *_total,
+  // which Prometheus reserves for counters (promtool check metrics fails them); sum() the
+  // per-type gauges instead.
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
   new Gauge({
     name: 'anton_ingester_broker_connected',
     help: '1 while the RabbitMQ confirm channel is open, else 0',

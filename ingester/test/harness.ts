@@ -6,6 +6,8 @@ import ingesterApp, { createServer } from '../src/app.ts';
 import type { IngesterConfig } from '../src/config.ts';
 import type { DeliveryWindow } from '../src/delivery-window.ts';
 import { createLogger } from '../src/logger.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { createMetricsServer } from '../src/metrics-server.ts';
 import { createSourceRegistry } from '../src/sources/registry.ts';
 import { fixture } from './fixture.ts';
 
@@ -27,6 +29,8 @@ export function signedHeaders(
 
 export interface Harness {
   app: FastifyInstance;
+  /** The metrics port's server (metrics-server.ts) over the app's counters. */
+  metricsApp: FastifyInstance;
   vhost: TestVhost;
   capture: Capture;
   publisher: AmqpPublisher;
@@ -66,14 +70,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     maxBodyBytes: 1024 * 1024,
     ...options.config,
   };
+  const metrics = createMetrics(() => publisher.ready);
+  const metricsApp = createMetricsServer(logger, metrics);
   await app.register(ingesterApp, {
     config,
     publisher,
+    metrics,
     ...(options.deliveries ? { deliveries: options.deliveries } : {}),
   });
   await app.ready();
   return {
     app,
+    metricsApp,
     vhost,
     capture,
     publisher,
@@ -92,6 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     close: async () => {
       await app.close();
+      await metricsApp.close();
       await publisher.close();
       await capture.close();
       await vhost.delete();

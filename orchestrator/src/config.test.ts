@@ -1,10 +1,9 @@
-import { ConfigError } from '@anton/contracts';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 
 describe('configuration of the reporters', () => {
   it('reports nowhere when nothing is set', () => {
-    expect(loadConfig({}).reporters).toEqual({ jira: undefined, datadog: undefined });
+    expect(loadConfig({}).reporters).toEqual({ jira: undefined, datadog: undefined, incomplete: [] });
   });
 
   it('reads JIRA and Datadog, the Datadog API on its site unless DATADOG_API_URL says otherwise', () => {
@@ -26,6 +25,7 @@ describe('configuration of the reporters', () => {
         transition: 'In Review',
       },
       datadog: { apiUrl: 'https://api.datadoghq.eu', apiKey: 'dd-key' },
+      incomplete: [],
     });
     expect(loadConfig({ DATADOG_API_KEY: 'k', DATADOG_API_URL: 'http://127.0.0.1:9' }).reporters.datadog).toEqual({
       apiUrl: 'http://127.0.0.1:9',
@@ -33,10 +33,16 @@ describe('configuration of the reporters', () => {
     });
   });
 
-  it('refuses half a JIRA configuration, naming what is missing', () => {
-    expect(() => loadConfig({ JIRA_BASE_URL: 'https://acme.atlassian.net', JIRA_EMAIL: 'a@b.c' })).toThrow(
-      new ConfigError('invalid configuration: JIRA_API_TOKEN: required with JIRA_BASE_URL and JIRA_EMAIL'),
-    );
+  it('leaves JIRA reporting off when a setting is missing, saying which (the secret may hold only the token)', () => {
+    const tokenOnly = loadConfig({ JIRA_API_TOKEN: 'atl-token' }).reporters;
+    expect(tokenOnly.jira).toBeUndefined();
+    expect(tokenOnly.incomplete).toEqual(['JIRA reporting is off: JIRA_BASE_URL and JIRA_EMAIL are not set']);
+    const noToken = loadConfig({
+      JIRA_BASE_URL: 'https://acme.atlassian.net',
+      JIRA_EMAIL: 'a@b.c',
+      JIRA_API_TOKEN: '',
+    });
+    expect(noToken.reporters.incomplete).toEqual(['JIRA reporting is off: JIRA_API_TOKEN is not set']);
     expect(() => loadConfig({ JIRA_DONE_LABEL: 'has space' })).toThrow(/JIRA_DONE_LABEL: a JIRA label holds no spaces/);
   });
 

@@ -4,7 +4,7 @@ import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
-import type { ReportersConfig } from './reporters/registry.ts';
+import { incompleteReporter, type ReportersConfig } from './reporters/registry.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -90,16 +90,6 @@ const Env = z
     METRICS_HOST: z.string().default('0.0.0.0'),
     SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0),
   })
-  .superRefine((vars, ctx) => {
-    // JIRA reporting needs all three or none: half a configuration is a mistake, not a choice.
-    const jira = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN'] as const;
-    const set = jira.filter((name) => vars[name] !== undefined);
-    if (set.length > 0 && set.length < jira.length) {
-      for (const name of jira.filter((n) => vars[n] === undefined)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `required with ${set.join(' and ')}` });
-      }
-    }
-  })
   .transform((vars) => {
     const upstreams: Partial<Record<UpstreamName, string>> = {};
     for (const name of UPSTREAM_NAMES) {
@@ -153,6 +143,13 @@ const Env = z
         datadog: vars.DATADOG_API_KEY
           ? { apiUrl: vars.DATADOG_API_URL ?? `https://api.${vars.DATADOG_SITE}`, apiKey: vars.DATADOG_API_KEY }
           : undefined,
+        // Half a JIRA configuration leaves it off with a warning, not a crash loop: the Deployment
+        // reads each setting from the secret, where an operator may fill in one and not the others.
+        incomplete: incompleteReporter('JIRA', {
+          JIRA_BASE_URL: vars.JIRA_BASE_URL,
+          JIRA_EMAIL: vars.JIRA_EMAIL,
+          JIRA_API_TOKEN: vars.JIRA_API_TOKEN,
+        }),
       } satisfies ReportersConfig,
       enrichment: {
         timeoutMs: vars.ENRICHMENT_TIMEOUT_MS,

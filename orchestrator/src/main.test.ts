@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_QUEUE, ORCHESTRATOR_QUEUE, type RouterPlan } from '@anton/contracts';
-import { waitFor } from '@anton/testing';
+import { FakeKubernetes, promtool, waitFor } from '@anton/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Pipeline } from '../test/pipeline.ts';
 import { makeTask } from '../test/tasks.ts';
@@ -86,11 +86,48 @@ describe('main: the orchestrator process', () => {
     expect(pipeline.kubernetes.jobs('agents')).toHaveLength(1);
   });
 
+  it('serves /metrics in a form promtool check metrics accepts, after a task went through', async () => {
+    pipeline.anthropic.setHandler(() => ({ content: [{ type: 'tool_use', name: 'route_task', input: plan }] }));
+    startMain(pipeline.env({ LOG_LEVEL: 'info' }));
+    const started = await waitFor(() => logged('orchestrator started'), { what: 'the start', timeoutMs: 20_000 });
+    await pipeline.broker.publish(makeTask());
+    const scrape = async () => (await fetch(`${started.health}/metrics`)).text();
+    const text = await waitFor(
+      async () => {
+        const body = await scrape();
+        return /^anton_orchestrator_tasks_dispatched_total\{/m.test(body) ? body : undefined;
+      },
+      { what: 'the task to be dispatched' },
+    );
+    expect(text).toMatch(/^nodejs_active_handles\{/m);
+    expect(await promtool.checkMetrics(text)).toEqual({ code: 0, output: '' });
+  });
+
+  it('starts with only the JIRA token set (as the secret may hold it), warning once that JIRA reporting is off', async () => {
+    startMain(pipeline.env({ LOG_LEVEL: 'info', JIRA_API_TOKEN: 'atl-token', JIRA_BASE_URL: '', JIRA_EMAIL: '' }));
+    await waitFor(() => logged('orchestrator started'), { what: 'the start', timeoutMs: 20_000 });
+    const warnings = lines.filter((l) => String(l.msg).startsWith('JIRA reporting is off'));
+    expect(warnings.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'JIRA reporting is off: JIRA_BASE_URL and JIRA_EMAIL are not set'],
+    ]);
+  });
+
   it('refuses a bad configuration with one line naming the variable', async () => {
     const orchestrator = startMain({ ...pipeline.env(), MAX_ACTIVE_JOBS: 'many' });
     expect(await exitCode(orchestrator)).toBe(1);
     expect(stderr.trim()).toMatch(/^invalid configuration: MAX_ACTIVE_JOBS: /);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a Kubernetes older than 1.29 (no native sidecars) with one line, before consuming', async () => {
+    await pipeline.kubernetes.close();
+    pipeline.kubernetes = await FakeKubernetes.start({ version: { minor: '28', gitVersion: 'v1.28.9' } });
+    const orchestrator = startMain(pipeline.env());
+    expect(await exitCode(orchestrator)).toBe(1);
+    expect(stderr.trim()).toBe(
+      "Kubernetes v1.28.9 is too old: anton's runner Jobs need Kubernetes 1.29 or newer (native sidecar containers)",
+    );
+    expect(logged('orchestrator started')).toBeUndefined();
   });
 
   it('refuses a routing file with an error naming its line', async () => {

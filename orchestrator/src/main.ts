@@ -1,5 +1,6 @@
 import { ConfigError } from '@anton/contracts';
 import { loadConfig } from './config.ts';
+import { UnsupportedKubernetesError } from './kubernetes/server-version.ts';
 import { createLogger } from './logger.ts';
 import { startOrchestrator } from './orchestrator.ts';
 import { RoutingConfigError } from './routing-config.ts';
@@ -21,7 +22,7 @@ let orchestrator: Awaited<ReturnType<typeof startOrchestrator>>;
 try {
   orchestrator = await startOrchestrator(config, logger);
 } catch (err) {
-  if (err instanceof RoutingConfigError) console.error(err.message);
+  if (err instanceof RoutingConfigError || err instanceof UnsupportedKubernetesError) console.error(err.message);
   logger.fatal({ err }, 'orchestrator failed to start');
   process.exit(1);
 }

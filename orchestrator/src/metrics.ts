@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** Why a message went to the dead-letter queue, as a bounded label value. */
 export type DeadLetterKind = 'invalid_message' | 'no_repository' | 'not_dispatchable' | 'retries_exhausted';
 export type FallbackReason = 'not_configured' | 'unavailable' | 'invalid_answer';
@@ -10,7 +16,13 @@ export type FallbackReason = 'not_configured' | 'unavailable' | 'invalid_answer'
  */
 export function createMetrics({ defaults = false } = {}) {
   const registry = new Registry();
-  if (defaults) collectDefaultMetrics({ register: registry });
+  if (defaults) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client's sums of nodejs_active_{handles,requests,resources} are gauges named *_total,
+    // which Prometheus reserves for counters (promtool check metrics fails them); sum() the
+    // per-type gauges instead.
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   return {
     registry,

@@ -17,7 +17,8 @@ import { type HealthServer, type ReadinessChecks, startHealthServer } from './he
 import { createKubernetesApi, loadKubeConfig } from './kubernetes/client-node-api.ts';
 import { KubernetesClaimStore } from './kubernetes/kubernetes-claim-store.ts';
 import { trackRunnerJobs } from './kubernetes/runner-job-tracker.ts';
-import { DEFAULT_RETRY_POLICY } from './kubernetes/with-retry.ts';
+import { requireSupportedKubernetes } from './kubernetes/server-version.ts';
+import { DEFAULT_RETRY_POLICY, withRetry } from './kubernetes/with-retry.ts';
 import { createMetrics } from './metrics.ts';
 import type { FinishedTask } from './outcomes/finished-task.ts';
 import { JobOutcomeWatcher, type OutcomeSink } from './outcomes/job-outcome-watcher.ts';
@@ -65,6 +66,12 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       retries: config.kubernetes.retries,
       baseDelayMs: config.kubernetes.retryDelayMs,
     };
+    // Before anything is consumed: on an older cluster no runner Job would ever start.
+    const server = await withRetry('read the Kubernetes version', () => requireSupportedKubernetes(api), {
+      policy: retry,
+      logger,
+    });
+    logger.info({ kubernetes: server.gitVersion }, 'Kubernetes version supported');
     dispatcher = new KubernetesDispatcher({
       api,
       renderer: await JobRenderer.load(config.templatesDir),
@@ -132,7 +139,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     queue: reportQueue,
     publish: (outcome) => publisher.publish(outcome),
     publishAttempts: config.reports.publishAttempts,
-    reporters: reportersBySource(config.reporters),
+    reporters: reportersBySource(config.reporters, logger),
     releaseClaim: (hash, taskId) => dedup.release(hash, taskId),
     metrics,
     logger,

@@ -89,6 +89,7 @@ export async function startPipeline(
         WEBHOOK_SECRET,
         RABBITMQ_URL: vhost.url,
         PORT: String(port),
+        METRICS_PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
       },

@@ -186,6 +186,7 @@ export class Pipeline {
   ingesterEnv(): Record<string, string> {
     return {
       PORT: '0',
+      METRICS_PORT: '0',
       HOST: '127.0.0.1',
       WEBHOOK_SECRET: this.webhookSecret,
       RABBITMQ_URL: this.vhost.url,

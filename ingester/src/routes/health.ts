@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { IngesterMetrics } from '../metrics.ts';
 import type { TaskPublisher } from '../publisher.ts';
 
-/** Liveness, readiness (can a task be published right now?), the original's `/health`, metrics. */
-export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPublisher; metrics: IngesterMetrics }) {
-  const { publisher, metrics } = deps;
-  // Probes and scrapes come every few seconds: their request lines would drown the webhooks'.
+/** Liveness, readiness (can a task be published right now?), the original's `/health`. Metrics: metrics-server.ts. */
+export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPublisher }) {
+  const { publisher } = deps;
+  // Probes come every few seconds: their request lines would drown the webhooks'.
   const quiet = { logLevel: 'warn' } as const;
   fastify.get('/healthz', quiet, async () => ({ status: 'ok' }));
   fastify.get('/readyz', quiet, async (_request, reply) =>
@@ -16,8 +15,5 @@ export function healthRoutes(fastify: FastifyInstance, deps: { publisher: TaskPu
   // The original's shape, always 200: it reports, the orchestration layer decides (use /readyz for that).
   fastify.get('/health', async () =>
     publisher.ready ? { status: 'ok', rabbitmq: 'ok' } : { status: 'degraded', rabbitmq: 'unavailable' },
-  );
-  fastify.get('/metrics', quiet, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

@@ -2,13 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiException,
   BatchV1Api,
+  type ConfigurationOptions,
   CoreV1Api,
   KubeConfig,
   makeInformer,
+  Observable,
   PatchStrategy,
   type RequestContext,
+  type ResponseContext,
   setHeaderOptions,
   type V1Job,
+  VersionApi,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type JobInformer, type KubernetesApi, KubernetesError } from './kubernetes-api.ts';
@@ -46,10 +50,31 @@ export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
   return config;
 }
 
+/**
+ * Options for a create that the API server checks field by field: `fieldValidation=Strict` makes it
+ * refuse (400) a field its types lack instead of dropping it, and the body goes out as given.
+ * client-node serializes a typed body through its models, which silently drops every field they
+ * do not declare (a misspelled `imagePullPolicyy` never reached the server): the raw JSON is put back.
+ */
+const strictBody = (body: object): ConfigurationOptions => ({
+  middleware: [
+    {
+      pre: (context: RequestContext) => {
+        context.setBody(JSON.stringify(body));
+        return new Observable(Promise.resolve(context));
+      },
+      post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+    },
+  ],
+  middlewareMergeStrategy: 'append',
+});
+const STRICT = 'Strict';
+
 /** KubernetesApi over @kubernetes/client-node, with the API's errors turned into KubernetesErrors. */
 export function createKubernetesApi(config: KubeConfig, namespace: string, logger: Logger): KubernetesApi {
   const core = config.makeApiClient(CoreV1Api);
   const batch = config.makeApiClient(BatchV1Api);
+  const version = config.makeApiClient(VersionApi);
   const orUndefined = async <T>(read: Promise<T>): Promise<T | undefined> => {
     try {
       return await read;
@@ -69,7 +94,9 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
 
   return {
     namespace,
-    createConfigMap: (body) => call(core.createNamespacedConfigMap({ namespace, body })),
+    serverVersion: () => call(version.getCode()),
+    createConfigMap: (body) =>
+      call(core.createNamespacedConfigMap({ namespace, body, fieldValidation: STRICT }, strictBody(body))),
     readConfigMap: (name) => orUndefined(core.readNamespacedConfigMap({ name, namespace })),
     listConfigMaps: async (labelSelector) =>
       (await call(core.listNamespacedConfigMap({ namespace, labelSelector }))).items,
@@ -78,7 +105,8 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
       const deleted = await orUndefined(core.deleteNamespacedConfigMap({ name, namespace, ...(body && { body }) }));
       return deleted !== undefined;
     },
-    createJob: (body) => call(batch.createNamespacedJob({ namespace, body })),
+    createJob: (body) =>
+      call(batch.createNamespacedJob({ namespace, body, fieldValidation: STRICT }, strictBody(body))),
     readJob: (name) => orUndefined(batch.readNamespacedJob({ name, namespace })),
     listJobs: async (labelSelector) => (await call(batch.listNamespacedJob({ namespace, labelSelector }))).items,
     // A merge patch; with metadata.resourceVersion, the API server applies it only to that version.

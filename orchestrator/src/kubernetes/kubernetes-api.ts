@@ -1,4 +1,5 @@
 import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { ServerVersion } from './server-version.ts';
 
 /**
  * The orchestrator's whole use of the Kubernetes API, in one namespace. The dispatcher, the
@@ -7,6 +8,8 @@ import type { V1ConfigMap, V1Job, V1Pod } from '@kubernetes/client-node';
  */
 export interface KubernetesApi {
   readonly namespace: string;
+  /** The API server's `/version`. */
+  serverVersion(): Promise<ServerVersion>;
   createConfigMap(body: V1ConfigMap): Promise<V1ConfigMap>;
   readConfigMap(name: string): Promise<V1ConfigMap | undefined>;
   listConfigMaps(labelSelector: string): Promise<V1ConfigMap[]>;

@@ -1,4 +1,5 @@
 import type { Source } from '@anton/contracts';
+import type { Logger } from 'pino';
 import { type DatadogReporterConfig, datadogReporter } from './datadog-reporter.ts';
 import { type JiraReporterConfig, jiraReporter } from './jira-reporter.ts';
 import type { Reporter } from './reporter.ts';
@@ -8,6 +9,16 @@ export interface ReportersConfig {
   jira: JiraReporterConfig | undefined;
   /** Unset: nothing is posted to Datadog. */
   datadog: DatadogReporterConfig | undefined;
+  /** One line per reporter left off because some, not all, of its settings are there. */
+  incomplete: string[];
+}
+
+/** `[]` when all or none of a reporter's settings are set, else the line saying which are missing. */
+export function incompleteReporter(name: string, settings: Record<string, string | undefined>): string[] {
+  const missing = Object.keys(settings).filter((key) => !settings[key]);
+  if (missing.length === 0 || missing.length === Object.keys(settings).length) return [];
+  const list = missing.length === 1 ? missing[0] : `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}`;
+  return [`${name} reporting is off: ${list} ${missing.length === 1 ? 'is' : 'are'} not set`];
 }
 
 /**
@@ -18,7 +29,8 @@ export interface ReportersConfig {
  * already links back to the issue, alert or analysis, and a run that opened no PR posts nothing to
  * the repository.
  */
-export function reportersBySource(config: ReportersConfig): Record<Source, Reporter[]> {
+export function reportersBySource(config: ReportersConfig, logger: Pick<Logger, 'warn'>): Record<Source, Reporter[]> {
+  for (const line of config.incomplete) logger.warn(line);
   return {
     jira: config.jira ? [jiraReporter(config.jira)] : [],
     datadog: config.datadog ? [datadogReporter(config.datadog)] : [],

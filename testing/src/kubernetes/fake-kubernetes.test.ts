@@ -30,6 +30,21 @@ describe('connection', () => {
     expect(batch.resources.find((r) => r.name === 'jobs')).toMatchObject({ kind: 'Job', namespaced: true });
   });
 
+  it('serves the version it is started with, as a managed cluster spells it', async () => {
+    const old = await FakeKubernetes.start({ version: { minor: '28+', gitVersion: 'v1.28.9-eks-036c24b' } });
+    try {
+      const version = await clientsFor(old).config.makeApiClient(VersionApi).getCode();
+      expect(version).toMatchObject({
+        major: '1',
+        minor: '28+',
+        gitVersion: 'v1.28.9-eks-036c24b',
+        platform: 'linux/amd64',
+      });
+    } finally {
+      await old.close();
+    }
+  });
+
   it('answers 401 Unauthorized without the bearer token, or with a wrong one', async () => {
     const anonymous = new KubeConfig();
     anonymous.loadFromOptions({

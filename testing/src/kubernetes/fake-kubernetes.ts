@@ -20,6 +20,8 @@ export interface FakeKubernetesOptions {
   contextNamespace?: string;
   /** Finish Jobs' pods without a test calling setJobPhase. */
   autoComplete?: AutoComplete;
+  /** What `/version` answers, over a 1.33 server's answer (`{ major: '1', minor: '28', gitVersion: 'v1.28.9' }`). */
+  version?: Partial<typeof SERVER_VERSION>;
 }
 
 /** A Status-shaped fault for `inject()`: what the API server answers when overloaded or failing. */
@@ -57,10 +59,12 @@ export class FakeKubernetes extends FakeHttpServer {
   readonly #watches = new WatchHub(this.#store);
   #jobs: JobController | undefined;
   #kubeconfig: KubeconfigFile | undefined;
+  #version = SERVER_VERSION;
 
   static async start(options: FakeKubernetesOptions = {}): Promise<FakeKubernetes> {
     const fake = new FakeKubernetes();
     const namespaces = options.namespaces ?? ['default', 'kube-system', 'agents'];
+    fake.#version = { ...SERVER_VERSION, ...options.version };
     for (const namespace of namespaces) fake.#store.namespaces.add(namespace);
     fake.#jobs = new JobController(fake.#store, fake.#queue, fake.#gc, options.autoComplete);
     fake.#routes();
@@ -194,7 +198,7 @@ export class FakeKubernetes extends FakeHttpServer {
     this.route(
       'GET',
       '/version',
-      authed((_req, res) => sendJson(res, 200, SERVER_VERSION)),
+      authed((_req, res) => sendJson(res, 200, this.#version)),
     );
     this.route(
       'GET',

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { defaultJob, generateJobSelector } from './job-defaults.ts';
 import type { ObjectStore } from './object-store.ts';
 import { applyPatch, PATCH_TYPES, PatchError } from './patch.ts';
+import type { FieldValidation } from './request-parsing.ts';
 import type { KindName, KubeObject, ResourceType } from './resources.ts';
 import {
   alreadyExists,
@@ -14,10 +15,15 @@ import {
   unsupportedMediaType,
 } from './status.ts';
 import { generateName, newUid, timestamp } from './system-fields.ts';
+import { dropUnknownFields, modelName } from './unknown-fields.ts';
 import { assertDecodes, assertValid } from './validate-object.ts';
 
 export interface WriteOptions {
   dryRun: boolean;
+  /** What to do about fields the kind does not declare; Warn when unset, as the server. */
+  fieldValidation?: FieldValidation;
+  /** Where the write's warnings go (the handler sends them as `Warning` headers). */
+  warnings?: string[];
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -43,7 +49,7 @@ export class ObjectApi {
   }
 
   create(type: ResourceType, namespace: string, body: unknown, options: WriteOptions): KubeObject {
-    const obj = this.#decode(type, namespace, body);
+    const obj = this.#decode(type, namespace, body, options);
     if (!this.#store.namespaces.has(namespace)) throw namespaceNotFound(namespace);
     const fault = this.#createFaults.get(type.kind)?.shift();
     if (fault) throw fault;
@@ -69,7 +75,7 @@ export class ObjectApi {
   }
 
   replace(type: ResourceType, namespace: string, name: string, body: unknown, options: WriteOptions): KubeObject {
-    const obj = this.#decode(type, namespace, body);
+    const obj = this.#decode(type, namespace, body, options);
     if (obj.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`,
@@ -108,19 +114,29 @@ export class ObjectApi {
         failure(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`),
       );
     }
-    const obj = this.#decode(type, namespace, patched);
+    const obj = this.#decode(type, namespace, patched, options);
     if (obj.metadata.name !== name)
       throw badRequest(`metadata.name: Invalid value: "${obj.metadata.name ?? ''}": field is immutable`);
     return this.#update(type, current, obj, options);
   }
 
   /** The checks every write body goes through before the kind's own handling. */
-  #decode(type: ResourceType, namespace: string, body: unknown): KubeObject {
+  #decode(type: ResourceType, namespace: string, body: unknown, options: WriteOptions): KubeObject {
     if (!isObject(body))
       throw badRequest(
         'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
       );
     const obj = structuredClone(body) as KubeObject;
+    // The decoder never keeps a field its Go type lacks: Strict refuses the body, Warn says so.
+    const unknown = dropUnknownFields(obj, modelName(type.apiVersion, type.kind) ?? '').map(
+      (field) => `unknown field "${field}"`,
+    );
+    if (unknown.length > 0 && options.fieldValidation === 'Strict') {
+      throw badRequest(
+        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${unknown.join(', ')}`,
+      );
+    }
+    if (options.fieldValidation !== 'Ignore') options.warnings?.push(...unknown);
     if (obj.apiVersion !== undefined && obj.apiVersion !== type.apiVersion) {
       throw badRequest(
         `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${type.apiVersion})`,

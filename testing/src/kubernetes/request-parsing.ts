@@ -60,6 +60,31 @@ export function bodyOf(req: RecordedRequest): unknown {
   throw badRequest(`couldn't get version/kind; json parse error: invalid JSON in the request body`);
 }
 
+/** How the server treats fields its types do not declare (metav1.FieldValidation*). */
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+const FIELD_VALIDATIONS: FieldValidation[] = ['Ignore', 'Warn', 'Strict'];
+
+/**
+ * The `fieldValidation` of a create, update or patch: Warn when unset (the server's default since
+ * 1.27); anything else but the three values is the 422 the server's options validation answers.
+ */
+export function fieldValidationOf(
+  query: URLSearchParams,
+  options: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions',
+): FieldValidation {
+  const value = query.get('fieldValidation') ?? '';
+  if (value === '') return 'Warn';
+  if (FIELD_VALIDATIONS.includes(value as FieldValidation)) return value as FieldValidation;
+  const error = notSupported('fieldValidation', value, ['', 'Ignore', 'Strict', 'Warn']);
+  throw new StatusError(
+    failure(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: ${error.field}: ${error.message}`, {
+      group: 'meta.k8s.io',
+      kind: options,
+      causes: [error],
+    }),
+  );
+}
+
 const PROPAGATIONS: Propagation[] = ['Foreground', 'Background', 'Orphan'];
 
 function invalidDeleteOptions(field: string, message: string, reason: string): StatusError {

@@ -9,6 +9,7 @@ import {
   continueKey,
   continueToken,
   deleteRequestOf,
+  fieldValidationOf,
   flag,
   isDryRun,
   type Selection,
@@ -60,6 +61,15 @@ const READ_VERBS = new Set(['get', 'list', 'watch']);
 function listItem(obj: KubeObject): KubeObject {
   const { kind: _kind, apiVersion: _apiVersion, ...rest } = obj;
   return rest as KubeObject;
+}
+
+function writeOptions(query: URLSearchParams, kind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions') {
+  return { dryRun: isDryRun(query), fieldValidation: fieldValidationOf(query, kind), warnings: [] as string[] };
+}
+
+/** Warnings as the server sends them: `299 - "<text>"` each, in one `Warning` header. */
+function warningHeaders(warnings: string[]): Record<string, string> {
+  return warnings.length === 0 ? {} : { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
 }
 
 /** The REST verbs on namespaced resources, translated into the fake's API calls. */
@@ -128,17 +138,21 @@ export class ResourceHandler {
       case 'watch':
         this.#watch(type, path, req, res);
         return undefined;
-      case 'create':
-        return { code: 201, body: this.#objects.create(type, namespace, bodyOf(req), { dryRun: isDryRun(req.query) }) };
-      case 'update':
-        return {
-          code: 200,
-          body: this.#objects.replace(type, namespace, name, bodyOf(req), { dryRun: isDryRun(req.query) }),
-        };
+      case 'create': {
+        const options = writeOptions(req.query, 'CreateOptions');
+        const body = this.#objects.create(type, namespace, bodyOf(req), options);
+        return { code: 201, body, headers: warningHeaders(options.warnings) };
+      }
+      case 'update': {
+        const options = writeOptions(req.query, 'UpdateOptions');
+        const body = this.#objects.replace(type, namespace, name, bodyOf(req), options);
+        return { code: 200, body, headers: warningHeaders(options.warnings) };
+      }
       case 'patch': {
         const contentType = String(req.headers['content-type'] ?? '');
-        const dryRun = isDryRun(req.query);
-        return { code: 200, body: this.#objects.patch(type, namespace, name, contentType, bodyOf(req), { dryRun }) };
+        const options = writeOptions(req.query, 'PatchOptions');
+        const body = this.#objects.patch(type, namespace, name, contentType, bodyOf(req), options);
+        return { code: 200, body, headers: warningHeaders(options.warnings) };
       }
       case 'delete': {
         const answer = this.#gc.delete(type, namespace, name, deleteRequestOf(req));

@@ -75,8 +75,12 @@ async function dispatch(task: AgentTask): Promise<string> {
   return name;
 }
 
-const succeed = (job: string, overrides = {}) =>
-  pipeline.kubernetes.setJobPhase('agents', job, 'succeeded', { terminationMessage: terminationMessage(overrides) });
+/** Ends the Job as its runner would: the result names the task's own branch, `fix/<external id>`. */
+const succeed = (job: string, overrides = {}) => {
+  const externalId = pipeline.kubernetes.get('Job', 'agents', job)?.metadata.annotations?.['anton.dev/external-id'];
+  const message = terminationMessage({ branch: `fix/${externalId}`, ...overrides });
+  return pipeline.kubernetes.setJobPhase('agents', job, 'succeeded', { terminationMessage: message });
+};
 const outcomes = () => completed.bodies().map((body) => TaskOutcome.parse(body));
 const outcomesOf = (task: AgentTask) => outcomes().filter((o) => o.task_id === task.task_id);
 const metricsText = async () => (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();

@@ -1,3 +1,5 @@
+import { isCredentialSafe } from '@anton/contracts';
+
 /**
  * How the runner's own git commands reach the remote, without the credential ever landing where
  * the agent can read it:
@@ -5,8 +7,9 @@
  *   token; the runner holds no credential at all.
  * - direct mode: the token goes only into the environment of the clone, ls-remote and push
  *   commands, as an `http.<origin>/.extraHeader` (scoped to the repository's origin, so a redirect
- *   elsewhere does not get it) passed through GIT_CONFIG_COUNT/KEY/VALUE: never into the URL,
- *   `.git/config`, or the agent's environment.
+ *   elsewhere does not get it) passed through GIT_CONFIG_COUNT/KEY/VALUE: never into the URL, `.git/config`, or
+ *   the agent's environment; and only to the configured GitHub git host over https (plain http
+ *   only to loopback), whatever repository URL the task names.
  * Either way `.git/config` records the plain repository URL.
  */
 export interface GitAccess {
@@ -18,7 +21,11 @@ export interface GitAccess {
   remoteEnv: Record<string, string>;
 }
 
-export type GitAccessMode = { kind: 'proxy'; proxyUrl: string } | { kind: 'direct'; token: string | undefined };
+export type GitAccessMode =
+  | { kind: 'proxy'; proxyUrl: string }
+  | { kind: 'direct'; token?: undefined }
+  /** gitOrigin: the GitHub git host (contracts' githubGitOrigin), the only place the token goes. */
+  | { kind: 'direct'; token: string | undefined; gitOrigin: string };
 
 export class UnsupportedRepositoryUrl extends Error {
   override name = 'UnsupportedRepositoryUrl';
@@ -38,7 +45,13 @@ export function gitAccessFor(repoUrl: string, mode: GitAccessMode): GitAccess {
     return { transportUrl: proxiedGitUrl(mode.proxyUrl, publicUrl), publicUrl, remoteEnv: {} };
   }
   if (!http || mode.token === undefined) return { transportUrl: repoUrl, publicUrl, remoteEnv: {} };
-  const { origin } = new URL(repoUrl);
+  const url = new URL(repoUrl);
+  if (url.origin !== new URL(mode.gitOrigin).origin || !isCredentialSafe(url)) {
+    throw new UnsupportedRepositoryUrl(
+      `direct mode sends the GitHub token only to ${mode.gitOrigin} over https: ${publicUrl} is not there`,
+    );
+  }
+  const { origin } = url;
   const basic = Buffer.from(`x-access-token:${mode.token}`).toString('base64');
   return {
     transportUrl: repoUrl,

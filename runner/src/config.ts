@@ -54,7 +54,11 @@ const Env = z
     for (const name of ['GITHUB_API_URL', 'GITHUB_GIT_URL'] as const) {
       const value = vars[name];
       if (value !== undefined && !isCredentialSafe(new URL(value))) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'must be https (plain http only to a loopback address)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'must be https (plain http only to a loopback address)',
+        });
       }
     }
     // Direct mode (a hand-run runner): the keys come from this environment.

@@ -10,7 +10,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { createSourceRegistry } from './sources/registry.ts';
 
 export interface AppOptions {
-  config: Pick<IngesterConfig, 'secrets' | 'jira' | 'maxBodyBytes'>;
+  config: Pick<IngesterConfig, 'secrets' | 'jira' | 'maxBodyBytes' | 'sharedSecretSources'>;
   publisher: TaskPublisher;
   /** Defaults to a window of 10,000 deliveries over one hour. */
   deliveries?: DeliveryWindow;
@@ -48,7 +48,7 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
   });
   healthRoutes(fastify, { publisher, metrics });
   webhookRoutes(fastify, {
-    sources: createSourceRegistry({ jira: config.jira }),
+    sources: createSourceRegistry({ jira: config.jira, sharedSecretSources: config.sharedSecretSources }),
     secrets: config.secrets,
     publisher,
     deliveries: options.deliveries ?? new DeliveryWindow(),

@@ -19,6 +19,7 @@ beforeAll(async () => {
     secrets: { ...SECRETS },
     jira: { triggerLabel: undefined, triggerStatuses: [] },
     maxBodyBytes: 1 << 20,
+    sharedSecretSources: [],
   };
   await app.register(ingesterApp, { config, publisher: buggy });
   await app.ready();

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { IngesterConfig } from './config.ts';
 import { DeliveryWindow } from './delivery-window.ts';
+import { lingerBeforeClosing } from './lingering-close.ts';
 import { createMetrics } from './metrics.ts';
 import { problemBody } from './problem.ts';
 import type { TaskPublisher } from './publisher.ts';
@@ -39,6 +40,7 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
     if (status >= 400 && status < 500) {
       // These come from reading a webhook's body (413, 415...): the route's log line says why.
       request.log = request.log.child({ code: error.code, reason: error.message });
+      if (!request.raw.complete) lingerBeforeClosing(request.raw);
       return reply.code(status).send(problemBody(status, error.message));
     }
     // A bug, not the sender's fault. The contract allows no 5xx but 503, which also makes Jira and

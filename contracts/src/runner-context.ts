@@ -3,6 +3,13 @@ import { AgentTask } from './agent-task.ts';
 import { BranchName, RepositoryUrl } from './git-names.ts';
 import { RoutedBy, RouterPlan } from './router-plan.ts';
 
+const ISSUE_ID_MAX_LENGTH = 200;
+
+/** task.json's `issue_id` of a task (the runner's branch is named by it): its external id, bounded. */
+export function issueIdOf(externalId: string): string {
+  return externalId.slice(0, ISSUE_ID_MAX_LENGTH);
+}
+
 /**
  * `task.json`, the runner's context: written by the orchestrator into the Job's ConfigMap, read by
  * the runner. The four top-level fields are what the original runner read, so a hand-written file
@@ -12,7 +19,7 @@ export const RunnerContext = z.looseObject({
   repo_url: RepositoryUrl,
   base_branch: BranchName.default('main'),
   task_description: z.string().min(1),
-  issue_id: z.string().min(1).max(200),
+  issue_id: z.string().min(1).max(ISSUE_ID_MAX_LENGTH),
   task: AgentTask.optional(),
   plan: RouterPlan.optional(),
   routed_by: RoutedBy.optional(),

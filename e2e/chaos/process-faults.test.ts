@@ -124,7 +124,7 @@ describe('the orchestrator killed while it reports an outcome', () => {
       timeoutMs: 30_000,
       what: 'the comment, from the restarted orchestrator once the hold ran out',
     });
-    expect(pipeline.jira.comments(issue)[0]?.text).toContain('https://github.com/acme/sample-shop/pull/');
+    expect(pipeline.jira.comments(issue)[0]?.text).toContain(`${pipeline.gitServer.url}/acme/sample-shop/pull/`);
     await waitFor(() => owed() === undefined, { what: 'the owed list cleared' });
     expect(incidents.outcomes(reported.taskId)).toHaveLength(1); // not published again
     expect(pipeline.orchestrator.lines.map((line) => line.msg)).toContain(

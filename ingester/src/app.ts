@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { IngesterConfig } from './config.ts';
 import { DeliveryWindow } from './delivery-window.ts';
+import { lingerBeforeClosing } from './lingering-close.ts';
 import type { IngesterMetrics } from './metrics.ts';
 import { problemBody } from './problem.ts';
 import type { TaskPublisher } from './publisher.ts';
@@ -10,7 +11,7 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { createSourceRegistry } from './sources/registry.ts';
 
 export interface AppOptions {
-  config: Pick<IngesterConfig, 'secrets' | 'jira' | 'maxBodyBytes'>;
+  config: Pick<IngesterConfig, 'secrets' | 'jira' | 'maxBodyBytes' | 'sharedSecretSources'>;
   publisher: TaskPublisher;
   /** The counters the webhook routes keep; served by the metrics server (metrics-server.ts). */
   metrics: IngesterMetrics;
@@ -40,6 +41,7 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
     if (status >= 400 && status < 500) {
       // These come from reading a webhook's body (413, 415...): the route's log line says why.
       request.log = request.log.child({ code: error.code, reason: error.message });
+      if (!request.raw.complete) lingerBeforeClosing(request.raw);
       return reply.code(status).send(problemBody(status, error.message));
     }
     // A bug, not the sender's fault. The contract allows no 5xx but 503, which also makes Jira and
@@ -49,7 +51,7 @@ export default async function ingesterApp(fastify: FastifyInstance, options: App
   });
   healthRoutes(fastify, { publisher });
   webhookRoutes(fastify, {
-    sources: createSourceRegistry({ jira: config.jira }),
+    sources: createSourceRegistry({ jira: config.jira, sharedSecretSources: config.sharedSecretSources }),
     secrets: config.secrets,
     publisher,
     deliveries: options.deliveries ?? new DeliveryWindow(),

@@ -6,6 +6,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEBHOOK_SECRET: 'shared' })).toEqual({
       devSecret: false,
       secrets: { jira: 'shared', datadog: 'shared', sonarcloud: 'shared' },
+      sharedSecretSources: [],
       jira: { triggerLabel: undefined, triggerStatuses: [] },
       maxBodyBytes: 1024 * 1024,
       rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
@@ -27,6 +28,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ JIRA_WEBHOOK_SECRET: 'j', SONAR_WEBHOOK_SECRET: 's' })).toThrow(
       'WEBHOOK_SECRET: required for the sources without their own secret (DATADOG_WEBHOOK_SECRET unset)',
     );
+  });
+
+  it('takes the shared-secret header on JIRA or Sonar only when SHARED_SECRET_ROUTES names them', () => {
+    expect(loadConfig({ WEBHOOK_SECRET: 's', SHARED_SECRET_ROUTES: 'jira, sonar' }).sharedSecretSources).toEqual([
+      'jira',
+      'sonarcloud',
+    ]);
+    expect(() => loadConfig({ WEBHOOK_SECRET: 's', SHARED_SECRET_ROUTES: 'datadog' })).toThrow(/SHARED_SECRET_ROUTES/);
   });
 
   it('lets each source have its own secret and reads the trigger settings', () => {

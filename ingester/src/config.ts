@@ -13,6 +13,8 @@ const Env = z
     JIRA_WEBHOOK_SECRET: env.optional,
     DATADOG_WEBHOOK_SECRET: env.optional,
     SONAR_WEBHOOK_SECRET: env.optional,
+    /** Routes besides Datadog's that also take the plain `X-Webhook-Secret` header (JIRA Automation cannot sign). */
+    SHARED_SECRET_ROUTES: env.list.pipe(z.array(z.enum(['jira', 'sonar']))),
     JIRA_TRIGGER_LABEL: env.optional,
     JIRA_TRIGGER_STATUSES: env.list,
     MAX_BODY_BYTES: env.int(1024 * 1024, 1),
@@ -46,6 +48,8 @@ const Env = z
         datadog: vars.DATADOG_WEBHOOK_SECRET ?? shared,
         sonarcloud: vars.SONAR_WEBHOOK_SECRET ?? shared,
       },
+      /** The sources that accept `X-Webhook-Secret` on top of their signature; Datadog always does (it signs nothing). */
+      sharedSecretSources: vars.SHARED_SECRET_ROUTES.map((route) => (route === 'sonar' ? 'sonarcloud' : route)),
       jira: { triggerLabel: vars.JIRA_TRIGGER_LABEL, triggerStatuses: vars.JIRA_TRIGGER_STATUSES },
       maxBodyBytes: vars.MAX_BODY_BYTES,
       rabbitmqUrl: vars.RABBITMQ_URL,

@@ -20,6 +20,7 @@ beforeAll(async () => {
     secrets: { ...SECRETS },
     jira: { triggerLabel: undefined, triggerStatuses: [] },
     maxBodyBytes: 1 << 20,
+    sharedSecretSources: [],
   };
   await app.register(ingesterApp, { config, publisher: buggy, metrics: createMetrics(() => true) });
   await app.ready();

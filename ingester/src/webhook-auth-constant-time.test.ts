@@ -27,7 +27,11 @@ const SECRET = 'the-webhook-secret-0123456789';
 const body = Buffer.from('{"webhookEvent":"jira:issue_created"}');
 const hmac = createHmac('sha256', SECRET).update(body).digest('hex');
 const basic = (password: string) => `Basic ${Buffer.from(`datadog:${password}`).toString('base64')}`;
-const sources = createSourceRegistry({ jira: { triggerLabel: undefined, triggerStatuses: [] } });
+// With the opt-in, so the shared-secret header's comparison on JIRA and Sonar is checked too.
+const sources = createSourceRegistry({
+  jira: { triggerLabel: undefined, triggerStatuses: [] },
+  sharedSecretSources: ['jira', 'sonarcloud'],
+});
 
 /** A guess that gets the first `right` characters of `value` right and the rest wrong. */
 function guess(value: string, right: number): string {
@@ -94,6 +98,7 @@ describe('the source of the credential checks', () => {
   it('compares no credential with ===, !==, equals() or compare(), only timingSafeEqual', async () => {
     const files = [
       'webhook-auth.ts',
+      'sources/registry.ts',
       'sources/jira-webhook.ts',
       'sources/sonar-webhook.ts',
       'sources/datadog-webhook.ts',

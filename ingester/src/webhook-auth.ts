@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The original's shared-secret header, accepted on every route. */
+/** The original's shared-secret header: Datadog's, and JIRA's or Sonar's only where SHARED_SECRET_ROUTES says. */
 export const SHARED_SECRET_HEADER = 'x-webhook-secret';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/i;

@@ -43,7 +43,7 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
-  config?: Partial<Pick<IngesterConfig, 'jira' | 'maxBodyBytes'>>;
+  config?: Partial<Pick<IngesterConfig, 'jira' | 'maxBodyBytes' | 'sharedSecretSources'>>;
   deliveries?: DeliveryWindow;
   /** Where the publisher connects; the test vhost's URL unless given (e.g. through a proxy). */
   brokerUrl?: (vhost: TestVhost) => string;
@@ -68,6 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     secrets: { ...SECRETS },
     jira: { triggerLabel: undefined, triggerStatuses: [] },
     maxBodyBytes: 1024 * 1024,
+    sharedSecretSources: [],
     ...options.config,
   };
   const metrics = createMetrics(() => publisher.ready);

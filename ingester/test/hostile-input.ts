@@ -274,7 +274,7 @@ function credentialHeaders(
     case 'uppercase-hex':
       return { headers: signedWith(hmac(body, secret).toUpperCase()), genuine: signature !== undefined };
     case 'shared-secret':
-      return { headers: { 'x-webhook-secret': secret }, genuine: true };
+      return { headers: { 'x-webhook-secret': secret }, genuine: route === 'datadog' };
     case 'basic':
       return { headers: basic(secret), genuine: route === 'datadog' };
     case 'none':

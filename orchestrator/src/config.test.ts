@@ -95,3 +95,22 @@ describe('configuration of enrichment', () => {
     expect(() => loadConfig({ SONAR_URL: 'file:///etc/passwd' })).toThrow(/SONAR_URL/);
   });
 });
+
+describe('configuration of the GitHub host', () => {
+  it('clones only from the git host of GITHUB_API_URL, unless GITHUB_GIT_URL names it', () => {
+    expect(loadConfig({}).gitOrigin).toBe('https://github.com');
+    expect(loadConfig({ GITHUB_API_URL: 'https://ghe.acme.example/api/v3' }).gitOrigin).toBe(
+      'https://ghe.acme.example',
+    );
+    const tests = loadConfig({ GITHUB_API_URL: 'http://127.0.0.1:4010', GITHUB_GIT_URL: 'http://127.0.0.1:4020/' });
+    expect(tests.gitOrigin).toBe('http://127.0.0.1:4020');
+    expect(tests.upstreams).toMatchObject({ GITHUB_GIT_URL: 'http://127.0.0.1:4020/' });
+  });
+
+  it('refuses a GitHub URL the token would travel to in the clear', () => {
+    expect(() => loadConfig({ GITHUB_API_URL: 'http://ghe.acme.example/api/v3' })).toThrow(
+      new ConfigError('invalid configuration: GITHUB_API_URL: must be https (plain http only to a loopback address)'),
+    );
+    expect(() => loadConfig({ GITHUB_GIT_URL: 'http://github.com' })).toThrow(/GITHUB_GIT_URL: must be https/);
+  });
+});

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { env, parseEnv } from '@anton/contracts';
+import { DEFAULT_GITHUB_API_URL, env, githubGitOrigin, isCredentialSafe, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
@@ -53,6 +53,8 @@ const Env = z
     OPENAI_BASE_URL: optionalUrl,
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: optionalUrl,
+    /** Where GitHub serves git: derived from GITHUB_API_URL unless set (a test's git server on another port). */
+    GITHUB_GIT_URL: optionalUrl,
     /** The only part of the orchestrator's environment local runners inherit: where git and node are. */
     PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 
@@ -90,6 +92,19 @@ const Env = z
     METRICS_HOST: z.string().default('0.0.0.0'),
     SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0),
   })
+  .superRefine((vars, ctx) => {
+    // The GitHub token follows these: https only, plain http only to a loopback test fake.
+    for (const name of ['GITHUB_API_URL', 'GITHUB_GIT_URL'] as const) {
+      const value = vars[name];
+      if (value !== undefined && !isCredentialSafe(new URL(value))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'must be https (plain http only to a loopback address)',
+        });
+      }
+    }
+  })
   .transform((vars) => {
     const upstreams: Partial<Record<UpstreamName, string>> = {};
     for (const name of UPSTREAM_NAMES) {
@@ -104,6 +119,10 @@ const Env = z
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
       dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
       routingConfigPath: vars.ROUTING_CONFIG,
+      /** The only host repositories are cloned from and the GitHub token goes to (with the API's). */
+      gitOrigin: vars.GITHUB_GIT_URL
+        ? new URL(vars.GITHUB_GIT_URL).origin
+        : githubGitOrigin(vars.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL),
       templatesDir: vars.JOB_TEMPLATES_DIR,
       router: {
         apiKey: vars.ANTHROPIC_API_KEY,

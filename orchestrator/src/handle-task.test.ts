@@ -122,6 +122,53 @@ describe('handleTask', () => {
     expect(llmCalls).toBe(0);
   });
 
+  // The attack: whoever can set a Datadog tag or a Sonar property named a repository of their own,
+  // and the Job's credential proxy then sent the GitHub token there.
+  it.each([
+    ['a Datadog repository on another host', { source: 'datadog', repository: 'http://evil.example/x/y.git' }],
+    [
+      'a Datadog git.repository_url tag',
+      { source: 'datadog', labels: { 'git.repository_url': 'https://evil.example/acme/orders' } },
+    ],
+    [
+      'a Sonar property naming an unlisted GitHub repository',
+      { source: 'sonarcloud', repository: 'https://github.com/mallory/loot.git' },
+    ],
+  ] as const)('dead-letters %s and starts nothing', async (_what, fields) => {
+    const task = makeTask({ ...fields, external_id: 'ORD-1' });
+    const named = task.repository ?? task.labels?.['git.repository_url'];
+    expect(await handleTask(task, ports, context())).toEqual({
+      kind: 'dead-letter',
+      reason: `repository not allowed: ${named}`,
+      category: 'repository_not_allowed',
+    });
+    expect(dispatcher.runners.size).toBe(0);
+    expect(llmCalls).toBe(0);
+    expect(await store.read(dedupHash(task))).toBeUndefined();
+  });
+
+  it('dispatches a payload-named repository the routing config allows, in its https form', async () => {
+    ports.routing = parseRoutingConfig(
+      `
+allowed_repositories: [github.com/acme/*]
+repositories:
+  - url: https://github.com/acme/orders.git
+    jira_projects: [ORD]
+`,
+    );
+    const task = makeTask({ source: 'datadog', repository: 'git@github.com:Acme/payments.git' });
+    expect(await handleTask(task, ports, context())).toMatchObject({ kind: 'dispatched' });
+    expect(dispatcher.runners.get(`runner-${task.task_id}`)?.repository.url).toBe(
+      'https://github.com/Acme/payments.git',
+    );
+    // A payload only names the repository: a listed one named over plain http is still reached over https.
+    const plain = makeTask({ source: 'datadog', dedup_key: 'other', repository: 'http://github.com/acme/orders' });
+    expect(await handleTask(plain, ports, context())).toMatchObject({ kind: 'dispatched' });
+    expect(dispatcher.runners.get(`runner-${plain.task_id}`)?.repository.url).toBe(
+      'https://github.com/acme/orders.git',
+    );
+  });
+
   it('dead-letters a permanent dispatch failure, releasing the claim and the slot', async () => {
     dispatcher.failures.push(new PermanentError('cannot build the Job: bad'));
     const task = makeTask();

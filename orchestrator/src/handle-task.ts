@@ -57,6 +57,24 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
     return { kind: 'dead-letter', reason, category };
   };
 
+  // Before the claim: a task that may not start leaves nothing behind.
+  const resolution = resolveRepository(task, ports.routing);
+  if (resolution.kind !== 'resolved') {
+    logger.warn({ source: task.source, external_id: task.external_id }, 'no allowed repository for task');
+    return resolution.kind === 'not-allowed'
+      ? {
+          kind: 'dead-letter',
+          reason: `repository not allowed: ${shortened(resolution.named)}`,
+          category: 'repository_not_allowed',
+        }
+      : {
+          kind: 'dead-letter',
+          reason: 'no repository: nothing in the task or ROUTING_CONFIG names one',
+          category: 'no_repository',
+        };
+  }
+  const { repository } = resolution;
+
   try {
     const claim = await ports.dedup.claim(hash, task.task_id);
     if (claim.kind === 'duplicate') {
@@ -68,11 +86,6 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
     // The enriched task (description, base branch, deployed commit) is what is routed and dispatched.
     if (ports.enrich) task = await ports.enrich(task, logger, signal);
 
-    const repository = resolveRepository(task, ports.routing);
-    if (!repository) {
-      logger.warn({ source: task.source, external_id: task.external_id }, 'no repository for task');
-      return await deadLetter('no repository: nothing in the task or ROUTING_CONFIG names one', 'no_repository');
-    }
     logger.info({ repository: repository.url, resolved_by: repository.resolvedBy }, 'repository resolved');
 
     const runnerName = ports.dispatcher.runnerName(task.task_id);
@@ -106,4 +119,9 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
   } finally {
     if (reserved) ports.capacity.release(reserved);
   }
+}
+
+/** A payload's value in a dead-letter reason: enough to recognise it, not a payload's worth. */
+function shortened(value: string): string {
+  return value.length > 200 ? `${value.slice(0, 200)}…` : value;
 }

@@ -14,5 +14,5 @@ export const UpstreamUrl = z
   .regex(/^[^\s"'\\]+$/, 'must not hold spaces, quotes or backslashes');
 
 /** The credential proxy's upstreams, named as the proxy's environment names them. */
-export const UPSTREAM_NAMES = ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GITHUB_API_URL'] as const;
+export const UPSTREAM_NAMES = ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'GITHUB_API_URL', 'GITHUB_GIT_URL'] as const;
 export type UpstreamName = (typeof UPSTREAM_NAMES)[number];

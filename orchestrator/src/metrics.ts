@@ -7,7 +7,12 @@ const MISNAMED_DEFAULT_GAUGES = [
 ];
 
 /** Why a message went to the dead-letter queue, as a bounded label value. */
-export type DeadLetterKind = 'invalid_message' | 'no_repository' | 'not_dispatchable' | 'retries_exhausted';
+export type DeadLetterKind =
+  | 'invalid_message'
+  | 'no_repository'
+  | 'repository_not_allowed'
+  | 'not_dispatchable'
+  | 'retries_exhausted';
 export type FallbackReason = 'not_configured' | 'unavailable' | 'invalid_answer';
 
 /**

@@ -94,7 +94,7 @@ describe('orchestrator with DISPATCHER=local (what pnpm dev runs)', () => {
       const outcomes = completed.bodies().map((body) => TaskOutcome.parse(body));
       expect(outcomes.find((o) => o.task_id === opened.task_id)).toMatchObject({
         status: 'pr_opened',
-        pr_url: 'https://github.com/acme/orders/pull/ORD-42',
+        pr_url: 'https://github.com/acme/orders/pull/42',
         template_id: 'java-backend',
         routed_by: 'rules',
       });

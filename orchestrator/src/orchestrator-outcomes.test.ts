@@ -75,8 +75,12 @@ async function dispatch(task: AgentTask): Promise<string> {
   return name;
 }
 
-const succeed = (job: string, overrides = {}) =>
-  pipeline.kubernetes.setJobPhase('agents', job, 'succeeded', { terminationMessage: terminationMessage(overrides) });
+/** Ends the Job as its runner would: the result names the task's own branch, `fix/<external id>`. */
+const succeed = (job: string, overrides = {}) => {
+  const externalId = pipeline.kubernetes.get('Job', 'agents', job)?.metadata.annotations?.['anton.dev/external-id'];
+  const message = terminationMessage({ branch: `fix/${externalId}`, ...overrides });
+  return pipeline.kubernetes.setJobPhase('agents', job, 'succeeded', { terminationMessage: message });
+};
 const outcomes = () => completed.bodies().map((body) => TaskOutcome.parse(body));
 const outcomesOf = (task: AgentTask) => outcomes().filter((o) => o.task_id === task.task_id);
 const metricsText = async () => (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();
@@ -84,6 +88,24 @@ const claims = () =>
   pipeline.kubernetes.configMaps('agents').filter((cm) => cm.metadata?.name?.startsWith('anton-dedup-'));
 
 describe('outcomes: each Job followed to its end and reported where the task came from', () => {
+  // The termination message is written inside the pod the agent worked in: a forged pull request
+  // must not be announced as this task's fix.
+  it("a result naming another repository's pull request: failed with that reason, and not announced", async () => {
+    await pipeline.start(reporterEnv());
+    const task = makeTask({ external_id: 'ORD-77' });
+    jira.addIssue('ORD-77');
+    succeed(await dispatch(task), { pr_url: 'https://github.com/mallory/orders/pull/1' });
+    await waitFor(() => outcomesOf(task).length === 1, { what: 'the task.completed message' });
+    expect(outcomesOf(task)[0]).toMatchObject({
+      status: 'failed',
+      reason:
+        "the reported pull request https://github.com/mallory/orders/pull/1 is not one of the task's repository https://github.com/acme/orders.git",
+    });
+    expect(outcomesOf(task)[0]?.pr_url).toBeUndefined();
+    await waitFor(() => jira.comments('ORD-77').length === 1, { what: 'the JIRA comment' });
+    expect(jira.comments('ORD-77')[0]?.text).not.toContain('Pull request:');
+  });
+
   it('a succeeded Job: one JIRA comment with the PR link, one task.completed message, the Job labelled', async () => {
     await pipeline.start(reporterEnv(), capturingLogger());
     const task = makeTask();

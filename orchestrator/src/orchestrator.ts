@@ -42,8 +42,11 @@ export interface RunningOrchestrator {
 /** Wires the orchestrator from its configuration and starts it. */
 export async function startOrchestrator(config: OrchestratorConfig, logger: Logger): Promise<RunningOrchestrator> {
   const metrics = createMetrics({ defaults: true });
-  const routing = await loadRoutingConfig(config.routingConfigPath);
-  logger.info({ repositories: routing.repositories.length }, 'routing config loaded');
+  const routing = await loadRoutingConfig(config.routingConfigPath, config.gitOrigin);
+  logger.info(
+    { repositories: routing.repositories.length, allowed: routing.allowed_repositories.length, git: routing.gitOrigin },
+    'routing config loaded',
+  );
   const capacity = new Capacity(config.maxActiveJobs, (used) => metrics.activeJobs.set(used));
   const checks: ReadinessChecks = {};
   const cleanups: Array<() => Promise<void>> = [];

@@ -6,11 +6,11 @@ import {
   CONTEXT_PATH,
   Complexity,
   contextConfigMapName,
+  isCredentialSafe,
   jobName,
   LABELS,
   ORCHESTRATOR_NAME,
   Priority,
-  RepositoryUrl,
   type RoutedBy,
   RUNNER_APP,
   SECRET_KEYS,
@@ -88,7 +88,8 @@ const TemplateValues = z.object({
   source: Source,
   priority: Priority,
   dedup_hash: z.string().regex(/^[0-9a-f]{63}$/),
-  allowed_repository: RepositoryUrl,
+  /** The one repository the credential proxy adds the token for: never anything but https (loopback http in tests). */
+  allowed_repository: UpstreamUrl.refine((url) => URL.canParse(url) && isCredentialSafe(new URL(url)), 'must be https'),
   images: z.object({ runner: ImageReference, java: ImageReference }),
   upstreams: z.array(z.object({ name: z.enum(UPSTREAM_NAMES), value: UpstreamUrl })),
 });

@@ -1,5 +1,6 @@
 import type { AgentTask } from '@anton/contracts';
-import { httpsRepository } from './repository-url.ts';
+import { matchesPattern } from './allowed-repositories.ts';
+import { namedRepository } from './repository-url.ts';
 import type { RoutingConfig, RoutingEntry } from './routing-config.ts';
 
 export type ResolvedBy = 'task' | 'datadog-repository-tag' | 'jira-project' | 'datadog-service' | 'sonar-project';
@@ -15,37 +16,45 @@ export interface ResolvedRepository {
 /** Datadog's source-code integration tag naming the repository a service is built from. */
 const DATADOG_REPOSITORY_TAG = 'git.repository_url';
 
+export type Resolution =
+  | { kind: 'resolved'; repository: ResolvedRepository }
+  /** The payload names a repository ROUTING_CONFIG does not allow: the task starts nothing. */
+  | { kind: 'not-allowed'; named: string }
+  | { kind: 'none' };
+
 /**
- * Which repository a task is about, in its https form (what the runner's proxy reaches): a repository named by the task (the payload, or Datadog's
- * `git.repository_url` tag) wins; otherwise the routing map by JIRA project, Datadog service or Sonar
- * project key. The task's own base branch (what Sonar analysed) wins over the entry's.
- * `undefined` means the task cannot be dispatched.
+ * Which repository a task is about. ROUTING_CONFIG is the allowlist: a repository named by the
+ * task (the payload, or Datadog's `git.repository_url` tag) wins only if it is one of the entries or
+ * matches `allowed_repositories`; a named one outside it is refused, not skipped, so a payload can
+ * never send the runner (and the GitHub token its proxy adds) to a repository the operator did not
+ * choose. Otherwise the map decides, by JIRA project, Datadog service or Sonar project key. The
+ * task's own base branch (what Sonar analysed) wins over the entry's.
  */
-export function resolveRepository(task: AgentTask, config: RoutingConfig): ResolvedRepository | undefined {
-  const named: Array<[string | undefined, ResolvedBy]> = [
-    [task.repository, 'task'],
-    [task.labels?.[DATADOG_REPOSITORY_TAG] ?? datadogTags(task).get(DATADOG_REPOSITORY_TAG), 'datadog-repository-tag'],
-  ];
-  for (const [candidate, resolvedBy] of named) {
-    // A named repository that is not a usable URL is ignored, not trusted: the map may still know.
-    const url = candidate === undefined ? undefined : httpsRepository(candidate);
-    if (url === undefined) continue;
-    const entry = config.repositories.find((e) => sameRepository(e.url, url));
-    return { url, baseBranch: task.base_branch ?? entry?.base_branch ?? 'main', ...(entry && { entry }), resolvedBy };
+export function resolveRepository(task: AgentTask, config: RoutingConfig): Resolution {
+  const named =
+    task.repository ?? task.labels?.[DATADOG_REPOSITORY_TAG] ?? datadogTags(task).get(DATADOG_REPOSITORY_TAG);
+  if (named !== undefined) {
+    const check = namedRepository(named, config.gitOrigin);
+    if (!check.ok) return { kind: 'not-allowed', named };
+    const entry = config.repositories.find((e) => sameRepository(e.url, check.repository.url, config));
+    if (entry) return resolved({ url: entry.url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy: namedBy(task) });
+    if (!config.allowed_repositories.some((pattern) => matchesPattern(check.repository, pattern))) {
+      return { kind: 'not-allowed', named };
+    }
+    return resolved({ url: check.repository.url, baseBranch: task.base_branch ?? 'main', resolvedBy: namedBy(task) });
   }
 
   const byKey = (
     keys: Array<string | undefined>,
     selector: 'jira_projects' | 'datadog_services' | 'sonar_projects',
     resolvedBy: ResolvedBy,
-  ): ResolvedRepository | undefined => {
+  ): Resolution => {
     for (const key of keys) {
       if (!key) continue;
       const entry = config.repositories.find((e) => e[selector].includes(key));
-      const url = entry && httpsRepository(entry.url);
-      if (entry && url) return { url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy };
+      if (entry) return resolved({ url: entry.url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy });
     }
-    return undefined;
+    return { kind: 'none' };
   };
 
   switch (task.source) {
@@ -62,6 +71,10 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
       return byKey(sonarProjects(task), 'sonar_projects', 'sonar-project');
   }
 }
+
+const resolved = (repository: ResolvedRepository): Resolution => ({ kind: 'resolved', repository });
+
+const namedBy = (task: AgentTask): ResolvedBy => (task.repository !== undefined ? 'task' : 'datadog-repository-tag');
 
 function jiraProjects(task: AgentTask): Array<string | undefined> {
   const fromKey = /^([A-Z][A-Z0-9_]*)-\d+$/.exec(task.external_id)?.[1];
@@ -105,16 +118,9 @@ function stringAt(value: unknown, path: string[]): string | undefined {
   return typeof current === 'string' ? current : undefined;
 }
 
-/** `https://github.com/acme/x.git`, `https://github.com/acme/x` and `git@github.com:acme/x.git` are one repository. */
-export function sameRepository(a: string, b: string): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(url: string): string {
-  const scp = /^[\w.-]+@([\w.-]+):(.+)$/.exec(url);
-  const hostAndPath = scp ? `${scp[1]}/${scp[2]}` : url.replace(/^[a-z+]+:\/\/(?:[^@/]+@)?/i, '');
-  const slash = hostAndPath.indexOf('/');
-  const host = slash < 0 ? hostAndPath : hostAndPath.slice(0, slash);
-  const path = slash < 0 ? '' : hostAndPath.slice(slash);
-  return `${host.toLowerCase()}${path.replace(/\/+$/, '').replace(/\.git$/, '')}`;
+/** Two spellings of one repository on the git host (`.git` or not, any case): the same key. */
+export function sameRepository(a: string, b: string, config: Pick<RoutingConfig, 'gitOrigin'>): boolean {
+  const left = namedRepository(a, config.gitOrigin);
+  const right = namedRepository(b, config.gitOrigin);
+  return left.ok && right.ok && left.repository.key === right.repository.key;
 }

@@ -1,38 +1,73 @@
 import { readFile } from 'node:fs/promises';
-import { BranchName, RepositoryUrl, TemplateId } from '@anton/contracts';
+import { BranchName, DEFAULT_GITHUB_API_URL, githubGitOrigin, TemplateId } from '@anton/contracts';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { httpsRepository } from './repository-url.ts';
+import { parseRepositoryPattern } from './allowed-repositories.ts';
+import { configuredRepository } from './repository-url.ts';
 
 const Keys = z.array(z.string().min(1).max(200)).default([]);
 
-/** One repository and what selects it. */
-export const RoutingEntry = z.strictObject({
-  url: RepositoryUrl.refine((url) => httpsRepository(url) !== undefined, {
-    message: 'must be an https URL, or an ssh form of one (git@host:owner/repo.git)',
-  }),
-  base_branch: BranchName.default('main'),
-  /** JIRA project keys (the part of an issue key before the dash). */
-  jira_projects: Keys,
-  /** Values of Datadog's `service:` tag. */
-  datadog_services: Keys,
-  /** SonarCloud / SonarQube project keys. */
-  sonar_projects: Keys,
-  /** Forces the runner template for this repository, whatever the router says. */
-  template: TemplateId.optional(),
-  /** The repository's main languages, used by the rule-based router when Claude is unavailable. */
-  languages: z.array(z.string().min(1).max(40)).max(20).default([]),
-  /** Extra instructions for the agent (how to build, where the tests are). */
-  instructions: z.string().min(1).max(4000).optional(),
-});
-export type RoutingEntry = z.infer<typeof RoutingEntry>;
+/**
+ * ROUTING_CONFIG's schema for one git host: it is the allowlist of what anton works on, so every
+ * repository in it is checked against the GitHub host the operator configured.
+ */
+function routingConfigSchema(gitOrigin: string) {
+  const url = z
+    .string()
+    .max(500)
+    .transform((value, ctx) => {
+      const check = configuredRepository(value, gitOrigin);
+      if (check.ok) return check.repository.url;
+      ctx.addIssue({ code: 'custom', message: check.problem });
+      return z.NEVER;
+    });
+  const pattern = z.string().transform((value, ctx) => {
+    const check = parseRepositoryPattern(value, gitOrigin);
+    if (check.ok) return check.pattern;
+    ctx.addIssue({ code: 'custom', message: check.problem });
+    return z.NEVER;
+  });
+  /** One repository and what selects it. */
+  const entry = z.strictObject({
+    url,
+    base_branch: BranchName.default('main'),
+    /** JIRA project keys (the part of an issue key before the dash). */
+    jira_projects: Keys,
+    /** Values of Datadog's `service:` tag. */
+    datadog_services: Keys,
+    /** SonarCloud / SonarQube project keys. */
+    sonar_projects: Keys,
+    /** Forces the runner template for this repository, whatever the router says. */
+    template: TemplateId.optional(),
+    /** The repository's main languages, used by the rule-based router when Claude is unavailable. */
+    languages: z.array(z.string().min(1).max(40)).max(20).default([]),
+    /** Extra instructions for the agent (how to build, where the tests are). */
+    instructions: z.string().min(1).max(4000).optional(),
+  });
+  return z.strictObject({
+    repositories: z.array(entry).default([]),
+    /** Repositories a payload may name besides the entries: `host/owner/*` or `host/owner/repo`. */
+    allowed_repositories: z.array(pattern).default([]),
+  });
+}
 
-export const RoutingConfig = z.strictObject({
-  repositories: z.array(RoutingEntry).default([]),
-});
-export type RoutingConfig = z.infer<typeof RoutingConfig>;
+type RoutingFile = z.output<ReturnType<typeof routingConfigSchema>>;
+export type RoutingEntry = RoutingFile['repositories'][number];
+export interface RoutingConfig extends RoutingFile {
+  /** The GitHub git host everything above is on (GITHUB_API_URL's, or GITHUB_GIT_URL). */
+  gitOrigin: string;
+}
 
-export const EMPTY_ROUTING_CONFIG: RoutingConfig = { repositories: [] };
+export function emptyRoutingConfig(gitOrigin: string): RoutingConfig {
+  return { repositories: [], allowed_repositories: [], gitOrigin };
+}
+
+export interface RoutingConfigOptions {
+  /** Named in every error (default `ROUTING_CONFIG`). */
+  file?: string;
+  /** The GitHub git host (default github.com's, as for the default GITHUB_API_URL). */
+  gitOrigin?: string;
+}
 
 export class RoutingConfigError extends Error {
   override name = 'RoutingConfigError';
@@ -45,7 +80,8 @@ const SELECTORS = ['jira_projects', 'datadog_services', 'sonar_projects'] as con
  * found through the YAML document's node ranges, because an operator editing a long file needs to
  * know where, not only what.
  */
-export function parseRoutingConfig(text: string, file = 'ROUTING_CONFIG'): RoutingConfig {
+export function parseRoutingConfig(text: string, options: RoutingConfigOptions = {}): RoutingConfig {
+  const { file = 'ROUTING_CONFIG', gitOrigin = githubGitOrigin(DEFAULT_GITHUB_API_URL) } = options;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
@@ -62,7 +98,7 @@ export function parseRoutingConfig(text: string, file = 'ROUTING_CONFIG'): Routi
     return 1;
   };
 
-  const result = RoutingConfig.safeParse(doc.toJS() ?? {});
+  const result = routingConfigSchema(gitOrigin).safeParse(doc.toJS() ?? {});
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
       const path = issue.path.map(String).join('.');
@@ -86,17 +122,17 @@ export function parseRoutingConfig(text: string, file = 'ROUTING_CONFIG'): Routi
     }
   });
   if (duplicates.length > 0) throw new RoutingConfigError(duplicates.join('\n'));
-  return result.data;
+  return { ...result.data, gitOrigin };
 }
 
 /** Reads and parses the file named by ROUTING_CONFIG; no file configured means an empty map. */
-export async function loadRoutingConfig(path: string | undefined): Promise<RoutingConfig> {
-  if (path === undefined) return EMPTY_ROUTING_CONFIG;
+export async function loadRoutingConfig(path: string | undefined, gitOrigin: string): Promise<RoutingConfig> {
+  if (path === undefined) return emptyRoutingConfig(gitOrigin);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw new RoutingConfigError(`ROUTING_CONFIG ${path}: cannot read: ${(err as Error).message}`, { cause: err });
   }
-  return parseRoutingConfig(text, path);
+  return parseRoutingConfig(text, { file: path, gitOrigin });
 }

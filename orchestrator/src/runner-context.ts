@@ -1,4 +1,4 @@
-import { type AgentTask, type RoutedBy, type RouterPlan, RunnerContext } from '@anton/contracts';
+import { type AgentTask, issueIdOf, type RoutedBy, type RouterPlan, RunnerContext } from '@anton/contracts';
 import type { ResolvedRepository } from './resolve-repository.ts';
 
 /** A ConfigMap holds at most 1 MiB; the webhook body is the only part of task.json that can grow that large. */
@@ -19,7 +19,7 @@ export function buildRunnerContext({ task, repository, plan, routedBy }: Context
     repo_url: repository.url,
     base_branch: repository.baseBranch,
     task_description: description || task.external_id,
-    issue_id: task.external_id.slice(0, 200),
+    issue_id: issueIdOf(task.external_id),
     task: oversized ? { ...task, raw_payload: {}, raw_payload_omitted: 'larger than 256 KiB' } : task,
     plan,
     routed_by: routedBy,

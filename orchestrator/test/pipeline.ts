@@ -9,6 +9,7 @@ import { type RunningOrchestrator, startOrchestrator } from '../src/orchestrator
 import { TestBroker } from './broker.ts';
 
 export const ROUTING_YAML = `
+allowed_repositories: [github.com/acme/*]
 repositories:
   - url: https://github.com/acme/orders.git
     base_branch: develop

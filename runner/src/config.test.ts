@@ -32,6 +32,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GITHUB_TOKEN: 'g', MAX_CODER_TURNS: '3' });
     expect(config.mode).toBe('direct');
     expect(config.github).toEqual({ apiUrl: 'https://api.github.com', token: 'g' });
+    expect(config.git).toEqual({ kind: 'direct', token: 'g', gitOrigin: 'https://github.com' });
     expect(config.coder.maxTurns).toBe(3);
   });
 
@@ -42,6 +43,19 @@ describe('loadConfig', () => {
       loadConfig({ ...proxied, AGENT_UID: '10001', AGENT_GID: '10001', LOCAL_RUNNER_UNSAFE_SHARED_UID: 'true' }).agent,
     ).toEqual({ uid: 10001, gid: 10001, unsafeSharedUid: true });
     expect(() => loadConfig({ ...proxied, AGENT_UID: '0' })).toThrow(/AGENT_UID/);
+  });
+
+  it('direct mode sends the token only to the GitHub of GITHUB_API_URL, over https', () => {
+    const keys = { ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GITHUB_TOKEN: 'g' };
+    expect(loadConfig({ ...keys, GITHUB_API_URL: 'https://ghe.acme.example/api/v3' }).git).toMatchObject({
+      gitOrigin: 'https://ghe.acme.example',
+    });
+    expect(loadConfig({ ...keys, GITHUB_GIT_URL: 'http://127.0.0.1:4010/' }).git).toMatchObject({
+      gitOrigin: 'http://127.0.0.1:4010',
+    });
+    expect(() => loadConfig({ ...keys, GITHUB_API_URL: 'http://ghe.acme.example/api/v3' })).toThrow(
+      /GITHUB_API_URL: must be https \(plain http only to a loopback address\)/,
+    );
   });
 
   it('rejects nonsense numbers', () => {

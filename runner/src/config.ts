@@ -1,11 +1,19 @@
-import { CONTEXT_PATH, Complexity, env, parseEnv, TemplateId } from '@anton/contracts';
+import {
+  CONTEXT_PATH,
+  Complexity,
+  DEFAULT_GITHUB_API_URL,
+  env,
+  githubGitOrigin,
+  isCredentialSafe,
+  parseEnv,
+  TemplateId,
+} from '@anton/contracts';
 import { z } from 'zod';
 import { INHERITED_SHELL_VARS } from './shell/shell-env.ts';
 
 /** Claude Sonnet, current. */
 export const DEFAULT_CODER_MODEL = 'claude-sonnet-5-5';
 export const DEFAULT_REVIEWER_MODEL = 'gpt-4o';
-export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 /** Sent where an SDK insists on a key in proxy mode; the proxy drops it and adds the real one. */
 export const PROXY_PLACEHOLDER_KEY = 'anton-credential-proxy';
 
@@ -30,6 +38,8 @@ const Env = z
     OPENAI_BASE_URL: env.optional.pipe(url.optional()),
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: env.optional.pipe(url.optional()),
+    /** Direct mode: the git host the token may go to; derived from GITHUB_API_URL unless set. */
+    GITHUB_GIT_URL: env.optional.pipe(url.optional()),
 
     /** The agent's uid and gid when the runner runs as root (the pod's 10001); unset: random, unused ones. */
     AGENT_UID: z.coerce.number().int().min(1).max(4_294_967_294).optional(),
@@ -47,6 +57,16 @@ const Env = z
   })
   .superRefine((vars, ctx) => {
     if (vars.CREDENTIAL_PROXY_URL) return;
+    for (const name of ['GITHUB_API_URL', 'GITHUB_GIT_URL'] as const) {
+      const value = vars[name];
+      if (value !== undefined && !isCredentialSafe(new URL(value))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'must be https (plain http only to a loopback address)',
+        });
+      }
+    }
     // Direct mode (a hand-run runner): the keys come from this environment.
     for (const name of ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GITHUB_TOKEN'] as const) {
       if (!vars[name])
@@ -77,7 +97,13 @@ function endpoints(vars: Vars, shellVars: Record<string, string | undefined>) {
     anthropic: { baseURL: vars.ANTHROPIC_BASE_URL, apiKey: vars.ANTHROPIC_API_KEY ?? '' },
     openai: { baseURL: vars.OPENAI_BASE_URL, apiKey: vars.OPENAI_API_KEY ?? '' },
     github: { apiUrl: vars.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL, token: vars.GITHUB_TOKEN },
-    git: { kind: 'direct' as const, token: vars.GITHUB_TOKEN },
+    git: {
+      kind: 'direct' as const,
+      token: vars.GITHUB_TOKEN,
+      gitOrigin: vars.GITHUB_GIT_URL
+        ? new URL(vars.GITHUB_GIT_URL).origin
+        : githubGitOrigin(vars.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL),
+    },
     shellVars,
   };
 }

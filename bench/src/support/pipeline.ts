@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { emptyUsage, encodeRunnerResult, LABELS, type RouterPlan } from '@anton/contracts';
+import { ANNOTATIONS, branchNameFor, emptyUsage, encodeRunnerResult, LABELS, type RouterPlan } from '@anton/contracts';
 import {
   createTestVhost,
   FakeAnthropic,
@@ -31,7 +31,8 @@ export function openPullRequest(job: KubeObject): ScriptedOutcome {
     status: 'pr_opened' as const,
     ...(taskId ? { task_id: taskId } : {}),
     pr_url: 'https://github.com/acme/sample-shop/pull/1',
-    branch: 'fix/TES-1',
+    // The orchestrator checks the branch against the task's own.
+    branch: branchNameFor(job.metadata.annotations?.[ANNOTATIONS.externalId] ?? ''),
     turns: 8,
     review_rounds: 1,
     usage: { coder: emptyUsage(), reviewer: emptyUsage() },

@@ -112,27 +112,19 @@ export class Pipeline {
   async #start(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'anton-e2e-'));
     this.sample = await createSampleRepo();
-    [
-      this.vhost,
-      this.anthropic,
-      this.openai,
-      this.github,
-      this.kubernetes,
-      this.jira,
-      this.datadog,
-      this.sonar,
-      this.gitServer,
-    ] = await Promise.all([
-      createTestVhost(this.options.label ?? 'e2e'),
-      FakeAnthropic.start(),
-      FakeOpenAI.start(),
-      FakeGitHub.start({ token: GITHUB_TOKEN }),
-      FakeKubernetes.start(),
-      FakeJira.start(),
-      FakeDatadog.start(),
-      FakeSonar.start(),
-      startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN }),
-    ]);
+    // GitHub's web pages (pull request URLs) are on its git host, as on github.com.
+    this.gitServer = await startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN });
+    [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog, this.sonar] =
+      await Promise.all([
+        createTestVhost(this.options.label ?? 'e2e'),
+        FakeAnthropic.start(),
+        FakeOpenAI.start(),
+        FakeGitHub.start({ token: GITHUB_TOKEN, htmlUrl: this.gitServer.url }),
+        FakeKubernetes.start(),
+        FakeJira.start(),
+        FakeDatadog.start(),
+        FakeSonar.start(),
+      ]);
     this.github.addRepository('acme', 'sample-shop', { bareDir: this.sample.bareDir });
     this.sonar.addProject(SAMPLE_KEYS.sonarProject);
     this.repoUrl = this.gitServer.repoUrl(this.sample.name);
@@ -208,6 +200,8 @@ export class Pipeline {
       // The credential proxy's upstreams, rendered into the runner Jobs.
       OPENAI_BASE_URL: this.openai.baseURL,
       GITHUB_API_URL: this.github.url,
+      // The fakes run the API and git on two ports; on github.com both are derived from GITHUB_API_URL.
+      GITHUB_GIT_URL: this.gitServer.url,
       ROUTING_CONFIG: this.routingConfigPath,
       JIRA_BASE_URL: this.jira.url,
       JIRA_EMAIL: this.jira.email,

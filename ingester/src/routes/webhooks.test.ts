@@ -29,7 +29,10 @@ describe('authentication', () => {
       { ...json, 'x-hub-signature': `sha256=${hmac(jira, 'jira-secret').toUpperCase()}` },
       202,
     ],
-    ['jira: the shared-secret header', 'jira', jira, { ...json, 'x-webhook-secret': 'jira-secret' }, 202],
+    // Datadog's header secret sits in plain sight in Datadog's webhook settings: by default it opens
+    // no other route, even where one WEBHOOK_SECRET serves every source.
+    ['jira: the shared-secret header', 'jira', jira, { ...json, 'x-webhook-secret': 'jira-secret' }, 401],
+    ['sonar: the shared-secret header', 'sonar', sonar, { ...json, 'x-webhook-secret': 'sonar-secret' }, 401],
     ['jira: a wrong secret', 'jira', jira, { ...json, 'x-hub-signature': `sha256=${hmac(jira, 'nope')}` }, 401],
     ['jira: another source’s secret', 'jira', jira, { ...json, 'x-webhook-secret': SECRETS.sonarcloud }, 401],
     ['jira: no credentials', 'jira', jira, json, 401],
@@ -62,6 +65,19 @@ describe('authentication', () => {
     const reply = await harness.post(route, body, headers);
     expect(reply.statusCode, reply.body).toBe(status);
     if (status === 401) expect(reply.json()).toEqual(UNAUTHORIZED);
+  });
+
+  it('accepts the shared-secret header on JIRA or Sonar only when SHARED_SECRET_ROUTES names it', async () => {
+    const allowing = await startHarness({ config: { sharedSecretSources: ['jira'] } });
+    try {
+      expect((await allowing.post('jira', jira, { ...json, 'x-webhook-secret': 'jira-secret' })).statusCode).toBe(202);
+      expect((await allowing.post('jira', jira, { ...json, 'x-webhook-secret': 'sonar-secret' })).statusCode).toBe(401);
+      expect((await allowing.post('sonar', sonar, { ...json, 'x-webhook-secret': 'sonar-secret' })).statusCode).toBe(
+        401,
+      );
+    } finally {
+      await allowing.close();
+    }
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixture, fixtureJson, JIRA_CREATED_TASK } from '../../test/fixture.ts';
 import { JiraPayload, jiraIgnoreReason, jiraPriority, jiraWebhook, normalizeJira } from './jira-webhook.ts';
+import { createSourceRegistry } from './registry.ts';
 
 const created = fixtureJson('jira-issue_created-1.json');
 const closed = fixtureJson('jira-issue_updated-1.json');
@@ -123,12 +124,15 @@ describe('jira authentication', () => {
   const source = jiraWebhook(noTriggers);
   const body = fixture('jira-issue_created-1.json');
 
-  it('accepts its own signature with the sha256= prefix in any case, and the shared-secret header', () => {
+  it('accepts its own signature with the sha256= prefix in any case; the shared-secret header only when allowed', () => {
     const [header, value] = Object.entries(source.sign(body, 's3cret'))[0] ?? [];
     expect(header).toBe('x-hub-signature');
     expect(source.authenticate({ 'x-hub-signature': value }, body, 's3cret')).toBe(true);
     expect(source.authenticate({ 'x-hub-signature': value?.replace('sha256=', 'SHA256=') }, body, 's3cret')).toBe(true);
-    expect(source.authenticate({ 'x-webhook-secret': 's3cret' }, body, 's3cret')).toBe(true);
+    expect(source.authenticate({ 'x-webhook-secret': 's3cret' }, body, 's3cret')).toBe(false);
+    const allowing = createSourceRegistry({ jira: noTriggers, sharedSecretSources: ['jira'] });
+    expect(allowing.jira.authenticate({ 'x-webhook-secret': 's3cret' }, body, 's3cret')).toBe(true);
+    expect(allowing.sonarcloud.authenticate({ 'x-webhook-secret': 's3cret' }, body, 's3cret')).toBe(false);
   });
 
   it('reads the delivery id Jira keeps across retries', () => {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Priority } from '@anton/contracts';
 import { z } from 'zod';
 import type { JiraTriggers } from '../config.ts';
-import { headerValue, hmacSha256Hex, sharedSecretMatches, verifyHmacSha256 } from '../webhook-auth.ts';
+import { headerValue, hmacSha256Hex, verifyHmacSha256 } from '../webhook-auth.ts';
 import { jiraDescriptionText } from './jira-text.ts';
 import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './webhook-source.ts';
 
@@ -135,7 +135,7 @@ export function jiraWebhook(triggers: JiraTriggers): WebhookSource {
     authenticate(headers, rawBody, secret) {
       const signature = headerValue(headers, SIGNATURE_HEADER);
       const hex = signature?.toLowerCase().startsWith('sha256=') ? signature.slice('sha256='.length) : undefined;
-      return verifyHmacSha256(rawBody, secret, hex) || sharedSecretMatches(headers, secret);
+      return verifyHmacSha256(rawBody, secret, hex);
     },
     sign: (rawBody, secret) => ({ [SIGNATURE_HEADER]: `sha256=${hmacSha256Hex(rawBody, secret)}` }),
     deliveryId: (headers: IncomingHttpHeaders) => headerValue(headers, DELIVERY_HEADER),

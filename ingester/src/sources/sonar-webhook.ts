@@ -1,6 +1,6 @@
 import { BranchName, type Priority } from '@anton/contracts';
 import { z } from 'zod';
-import { headerValue, hmacSha256Hex, sharedSecretMatches, verifyHmacSha256 } from '../webhook-auth.ts';
+import { headerValue, hmacSha256Hex, verifyHmacSha256 } from '../webhook-auth.ts';
 import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './webhook-source.ts';
 
 const SIGNATURE_HEADER = 'x-sonar-webhook-hmac-sha256';
@@ -129,8 +129,7 @@ export const sonarWebhook: WebhookSource = {
   path: 'sonar',
   encodings: ['json'],
   // Sonar sends the bare hex digest, no `sha256=` prefix.
-  authenticate: (headers, rawBody, secret) =>
-    verifyHmacSha256(rawBody, secret, headerValue(headers, SIGNATURE_HEADER)) || sharedSecretMatches(headers, secret),
+  authenticate: (headers, rawBody, secret) => verifyHmacSha256(rawBody, secret, headerValue(headers, SIGNATURE_HEADER)),
   sign: (rawBody, secret) => ({ [SIGNATURE_HEADER]: hmacSha256Hex(rawBody, secret) }),
   interpret: interpretWith(SonarPayload, sonarIgnoreReason, normalizeSonar),
 };

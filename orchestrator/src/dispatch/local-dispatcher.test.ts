@@ -133,7 +133,7 @@ describe('LocalDispatcher', () => {
     expect(logLines.find((l) => l.msg === 'local runner finished')).toMatchObject({
       task_id: req.task.task_id,
       status: 'pr_opened',
-      pr_url: 'https://github.com/acme/orders/pull/ORD-42',
+      pr_url: 'https://github.com/acme/orders/pull/42',
     });
   });
 
@@ -154,7 +154,7 @@ describe('LocalDispatcher', () => {
         status: 'pr_opened',
         template_id: 'python-backend',
         routed_by: 'rules',
-        pr_url: 'https://github.com/acme/orders/pull/ORD-42',
+        pr_url: 'https://github.com/acme/orders/pull/42',
         usage: expect.objectContaining({ coder: expect.objectContaining({ input_tokens: 1000 }) }),
         finished_at: expect.any(String),
       },

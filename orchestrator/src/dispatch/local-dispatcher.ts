@@ -15,6 +15,7 @@ import type { UpstreamName } from '../job-values.ts';
 import { runnerStatusOf } from '../outcomes/claim-policy.ts';
 import { decideOutcome } from '../outcomes/decide-outcome.ts';
 import { dispatchedTaskInput, type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
+import { runTask } from '../outcomes/reported-facts.ts';
 import { buildRunnerContext } from '../runner-context.ts';
 import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
 import { accepts, freePort } from './local-ports.ts';
@@ -231,11 +232,10 @@ export class LocalDispatcher implements Dispatcher {
     });
     run.proxy?.kill('SIGTERM');
     const message = await readFile(terminationLog, 'utf8').catch(() => undefined);
-    const outcome = decideOutcome({
-      succeeded: exit === undefined,
-      ...(exit && { failure: { reason: exit } }),
-      message,
-    });
+    const outcome = decideOutcome(
+      { succeeded: exit === undefined, ...(exit && { failure: { reason: exit } }), message },
+      runTask(request.task.task_id, request.task.external_id, request.repository.url),
+    );
     run.status = runnerStatusOf(outcome.status);
     this.#report();
     logger.info(

@@ -1,4 +1,5 @@
 import { formatIssues, type OutcomeStatus, RunnerResult, type RunUsage } from '@anton/contracts';
+import { distrustedFact, type RunTask } from './reported-facts.ts';
 
 /** How a run ended, as the Job (or the local child process) tells it. */
 export interface RunEnd {
@@ -26,9 +27,10 @@ const SNIPPET = 300;
  * The one decision of what a run came to. The runner's own result wins, whatever the Job's
  * condition says (exit code 2 fails the Job by its podFailurePolicy, yet means "no changes" or
  * "rejected"), except that a Job stopped at its deadline timed out: the runner never finished.
- * A missing or unreadable result is a failure, with the reason saying so.
+ * A missing or unreadable result is a failure, with the reason saying so, and so is a result
+ * whose task, branch or pull request is not the one `task` says was dispatched.
  */
-export function decideOutcome(end: RunEnd): RunOutcome {
+export function decideOutcome(end: RunEnd, task: RunTask): RunOutcome {
   const read = readResult(end.message);
   const failure = end.failure && `${end.failure.reason}${end.failure.message ? `: ${end.failure.message}` : ''}`;
   if (end.failure?.reason === DEADLINE_EXCEEDED) {
@@ -43,6 +45,8 @@ export function decideOutcome(end: RunEnd): RunOutcome {
     return { status: 'failed', reason: `${how}, but ${read.problem}` };
   }
   const { result } = read;
+  const distrusted = distrustedFact(result, task);
+  if (distrusted !== undefined) return { status: 'failed', reason: distrusted, usage: result.usage };
   return {
     status: result.status,
     ...(result.pr_url !== undefined && { pr_url: result.pr_url }),

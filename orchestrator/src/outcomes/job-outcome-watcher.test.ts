@@ -187,8 +187,9 @@ describe('JobOutcomeWatcher', () => {
     await startWatcher('orchestrator-a', reported);
     await startWatcher('orchestrator-b', reported);
     const started = await Promise.all([1, 2, 3, 4, 5].map((n) => jobs.start({ external_id: `ORD-${n}` })));
-    for (const { job: name } of started) {
-      fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
+    for (const { job: name, task } of started) {
+      const message = terminationMessage({ branch: `fix/${task.external_id}` });
+      fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: message });
     }
     await waitFor(
       () => started.every(({ job: name }) => job(name)?.metadata.labels?.['anton.dev/result'] === 'pr_opened'),

@@ -15,6 +15,7 @@ import { decideOutcome } from './decide-outcome.ts';
 import { type FinishedTask, finishedTask, jobTaskInput } from './finished-task.ts';
 import { jobFinishedAt, jobRunEnd } from './job-run-end.ts';
 import { hasOutcome, recordOutcome } from './record-outcome.ts';
+import { runTask } from './reported-facts.ts';
 
 /** Where outcomes go (OutcomeReporting): who each is owed to, and its delivery. */
 export interface OutcomeSink {
@@ -277,7 +278,9 @@ export class JobOutcomeWatcher {
     const input = jobTaskInput(job, await this.#readTask(job, logger));
     const end = jobRunEnd(job, pods);
     if (!input || !end) return undefined;
-    return finishedTask(input, decideOutcome(end), jobFinishedAt(job));
+    // The repository as the orchestrator recorded it on the Job, which the pod cannot change.
+    const task = runTask(input.taskId, input.externalId, job.metadata?.annotations?.[ANNOTATIONS.repository]);
+    return finishedTask(input, decideOutcome(end, task), jobFinishedAt(job));
   }
 
   /** The AgentTask from the Job's task.json, which holds what the Job's metadata does not (labels). */

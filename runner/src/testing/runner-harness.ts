@@ -95,6 +95,8 @@ export async function startRunnerHarness(): Promise<RunnerHarness> {
         OPENAI_BASE_URL: openai.baseURL,
         GITHUB_TOKEN: HARNESS_GITHUB_TOKEN,
         GITHUB_API_URL: github.url,
+        // The fakes serve the API and git on two ports; on GitHub both derive from GITHUB_API_URL.
+        GITHUB_GIT_URL: gitServer.url,
         API_MAX_RETRIES: '0',
         SHELL_TIMEOUT: '60',
       };
@@ -107,6 +109,7 @@ export async function startRunnerHarness(): Promise<RunnerHarness> {
         ANTHROPIC_BASE_URL: anthropic.url,
         OPENAI_BASE_URL: openai.baseURL,
         GITHUB_API_URL: github.url,
+        GITHUB_GIT_URL: gitServer.url,
         ALLOWED_REPOSITORY: repoUrl,
       };
     },

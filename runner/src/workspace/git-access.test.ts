@@ -3,7 +3,11 @@ import { gitAccessFor, UnsupportedRepositoryUrl } from './git-access.ts';
 
 describe('gitAccessFor', () => {
   it('direct mode: the token only as an origin-scoped extraHeader in the environment', () => {
-    const access = gitAccessFor('https://github.com/acme/shop.git', { kind: 'direct', token: 'ghs_abc' });
+    const access = gitAccessFor('https://github.com/acme/shop.git', {
+      kind: 'direct',
+      token: 'ghs_abc',
+      gitOrigin: 'https://github.com',
+    });
     expect(access.transportUrl).toBe('https://github.com/acme/shop.git');
     expect(access.publicUrl).toBe('https://github.com/acme/shop.git');
     expect(access.remoteEnv).toEqual({
@@ -11,6 +15,27 @@ describe('gitAccessFor', () => {
       GIT_CONFIG_KEY_0: 'http.https://github.com/.extraHeader',
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('x-access-token:ghs_abc').toString('base64')}`,
     });
+  });
+
+  // The attack: a repository URL from a payload made a hand-run runner send its token anywhere.
+  it.each([
+    ['another host', 'https://evil.example/acme/shop.git'],
+    ['a look-alike host', 'https://github.com.evil.example/acme/shop.git'],
+    ['another port', 'https://github.com:8443/acme/shop.git'],
+    ['plain http', 'http://github.com/acme/shop.git'],
+  ])('direct mode never sends the token to %s', (_what, url) => {
+    expect(() => gitAccessFor(url, { kind: 'direct', token: 'ghs_abc', gitOrigin: 'https://github.com' })).toThrow(
+      UnsupportedRepositoryUrl,
+    );
+  });
+
+  it('direct mode sends the token over plain http only to a loopback git host', () => {
+    const loopback = { kind: 'direct', token: 'ghs_abc', gitOrigin: 'http://127.0.0.1:4010' } as const;
+    expect(gitAccessFor('http://127.0.0.1:4010/acme/shop.git', loopback).remoteEnv.GIT_CONFIG_KEY_0).toBe(
+      'http.http://127.0.0.1:4010/.extraHeader',
+    );
+    const clear = { kind: 'direct', token: 'ghs_abc', gitOrigin: 'http://git.acme.example' } as const;
+    expect(() => gitAccessFor('http://git.acme.example/acme/shop.git', clear)).toThrow(UnsupportedRepositoryUrl);
   });
 
   it('proxy mode: the proxy URL to talk to, the plain URL to record, the run key (and lease) for the proxy only', () => {

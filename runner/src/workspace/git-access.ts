@@ -1,4 +1,5 @@
 import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER, ZERO_OID } from '../credential-proxy/protocol.ts';
+import { isCredentialSafe } from '@anton/contracts';
 
 /**
  * How the runner's own git commands reach the remote, without the credential ever landing where
@@ -7,8 +8,9 @@ import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER, ZERO_OID } from '../credential-pro
  *   token; the runner holds only the run's proxy key, sent as an extra header (proxyGitConfig).
  * - direct mode: the token goes only into the environment of the clone, ls-remote and push
  *   commands, as an `http.<origin>/.extraHeader` (scoped to the repository's origin, so a redirect
- *   elsewhere does not get it) passed through GIT_CONFIG_COUNT/KEY/VALUE: never into the URL,
- *   `.git/config`, or the agent's environment.
+ *   elsewhere does not get it) passed through GIT_CONFIG_COUNT/KEY/VALUE: never into the URL, `.git/config`, or
+ *   the agent's environment; and only to the configured GitHub git host over https (plain http
+ *   only to loopback), whatever repository URL the task names.
  * Either way `.git/config` records the plain repository URL.
  */
 export interface GitAccess {
@@ -27,7 +29,9 @@ export interface GitAccess {
 
 export type GitAccessMode =
   | { kind: 'proxy'; proxyUrl: string; proxyKey: string }
-  | { kind: 'direct'; token: string | undefined };
+  | { kind: 'direct'; token?: undefined }
+  /** gitOrigin: the GitHub git host (contracts' githubGitOrigin), the only place the token goes. */
+  | { kind: 'direct'; token: string | undefined; gitOrigin: string };
 
 /**
  * The git configuration that sends the run's proxy key (and on a push, the lease) to the proxy
@@ -79,7 +83,13 @@ export function gitAccessFor(repoUrl: string, mode: GitAccessMode): GitAccess {
     };
   }
   if (!http || mode.token === undefined) return withoutCredential(repoUrl, publicUrl);
-  const { origin } = new URL(repoUrl);
+  const url = new URL(repoUrl);
+  if (url.origin !== new URL(mode.gitOrigin).origin || !isCredentialSafe(url)) {
+    throw new UnsupportedRepositoryUrl(
+      `direct mode sends the GitHub token only to ${mode.gitOrigin} over https: ${publicUrl} is not there`,
+    );
+  }
+  const { origin } = url;
   const basic = Buffer.from(`x-access-token:${mode.token}`).toString('base64');
   const remoteEnv = configEnv([[`http.${origin}/.extraHeader`, `Authorization: Basic ${basic}`]]);
   return { transportUrl: repoUrl, publicUrl, remoteEnv, pushEnv: () => remoteEnv };

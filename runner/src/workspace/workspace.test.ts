@@ -65,7 +65,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'direct');
     const ws = await Workspace.clone({
       dir,
-      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/PROJ-1',
       env,
@@ -87,7 +87,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'counted');
     await Workspace.clone({
       dir,
-      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/counted',
       env: { ...env, PATH: `${logging.path}:${env.PATH}` },
@@ -156,7 +156,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'push');
     const ws = await Workspace.clone({
       dir,
-      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/push-test',
       env,
@@ -179,7 +179,7 @@ describe('Workspace', () => {
     // A retried run pushes its own new commit over the earlier one.
     const again = await Workspace.clone({
       dir: join(tmp.path, 'push-again'),
-      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/push-test',
       env,
@@ -193,7 +193,7 @@ describe('Workspace', () => {
   it("folds the agent's own commits into the one reviewed commit on the base", async () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, 'agent-commits'),
-      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/folded',
       env,
@@ -213,7 +213,7 @@ describe('Workspace', () => {
   it('fails a commit with nothing to commit instead of passing silently', async () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, 'empty-commit'),
-      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/empty',
       env,
@@ -226,7 +226,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'hooks');
     const ws = await Workspace.clone({
       dir,
-      access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(url, { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch: 'fix/hooks',
       env,

@@ -24,7 +24,7 @@ const result = {
   turns: 3,
   review_rounds: 1,
   ...(status === 'pr_opened'
-    ? { pr_url: `https://github.com/acme/orders/pull/${context.issue_id}`, branch: `fix/${context.issue_id}` }
+    ? { pr_url: `${String(context.repo_url).replace(/\.git$/, '')}/pull/42`, branch: `fix/${context.issue_id}` }
     : { reason: `stand-in ${status}` }),
   usage: {
     coder: { input_tokens: 1000, output_tokens: 200, cache_creation_input_tokens: 300, cache_read_input_tokens: 4000 },

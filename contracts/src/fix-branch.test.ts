@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { branchNameFor } from './branch-name.ts';
+import { branchNameFor } from './fix-branch.ts';
 
 describe('branchNameFor', () => {
   it.each([

@@ -42,7 +42,7 @@ describe('each route publishes the task of its sample payload', () => {
       'sonar-qualitygate-ERROR-1.json',
       {
         source: 'sonarcloud',
-        external_id: 'AYi_1w1fcGD_RU1S5-r_',
+        external_id: 'Username_Test_Python_App@master',
         title: 'SonarCloud analysis: Test_Python_App',
         priority: 'P2',
         event: 'quality_gate_error',

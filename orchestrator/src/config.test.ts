@@ -1,3 +1,4 @@
+import { ConfigError } from '@anton/contracts';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 

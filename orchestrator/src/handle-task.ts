@@ -73,7 +73,7 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
           category: 'no_repository',
         };
   }
-  const { repository } = resolution;
+  let { repository } = resolution;
 
   try {
     const claim = await ports.dedup.claim(hash, task.task_id);
@@ -85,6 +85,8 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
     claimed = true;
     // The enriched task (description, base branch, deployed commit) is what is routed and dispatched.
     if (ports.enrich) task = await ports.enrich(task, logger, signal);
+    // What the enrichment found was analysed (a pull request's head branch) is what is cloned.
+    if (task.base_branch) repository = { ...repository, baseBranch: task.base_branch };
 
     logger.info({ repository: repository.url, resolved_by: repository.resolvedBy }, 'repository resolved');
 

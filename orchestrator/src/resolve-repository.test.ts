@@ -71,7 +71,9 @@ describe('resolveRepository', () => {
       raw_payload: { project: { key: 'acme_orders' } },
     });
     expect(resolvedOf(resolveRepository(task, config))).toMatchObject({ baseBranch: 'release/2.x', entry: orders });
-    expect(resolvedOf(resolveRepository({ ...task, repository: 'https://github.com/acme/orders' }, config))).toMatchObject({
+    expect(
+      resolvedOf(resolveRepository({ ...task, repository: 'https://github.com/acme/orders' }, config)),
+    ).toMatchObject({
       baseBranch: 'release/2.x',
       resolvedBy: 'task',
     });

@@ -37,7 +37,13 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
     const check = namedRepository(named, config.gitOrigin);
     if (!check.ok) return { kind: 'not-allowed', named };
     const entry = config.repositories.find((e) => sameRepository(e.url, check.repository.url, config));
-    if (entry) return resolved({ url: entry.url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy: namedBy(task) });
+    if (entry)
+      return resolved({
+        url: entry.url,
+        baseBranch: task.base_branch ?? entry.base_branch,
+        entry,
+        resolvedBy: namedBy(task),
+      });
     if (!config.allowed_repositories.some((pattern) => matchesPattern(check.repository, pattern))) {
       return { kind: 'not-allowed', named };
     }
@@ -52,7 +58,8 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
     for (const key of keys) {
       if (!key) continue;
       const entry = config.repositories.find((e) => e[selector].includes(key));
-      if (entry) return resolved({ url: entry.url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy });
+      if (entry)
+        return resolved({ url: entry.url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy });
     }
     return { kind: 'none' };
   };

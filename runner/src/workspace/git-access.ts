@@ -1,5 +1,5 @@
-import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER, ZERO_OID } from '../credential-proxy/protocol.ts';
 import { isCredentialSafe } from '@anton/contracts';
+import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER, ZERO_OID } from '../credential-proxy/protocol.ts';
 
 /**
  * How the runner's own git commands reach the remote, without the credential ever landing where

@@ -87,12 +87,13 @@ export async function runTask(deps: RunDependencies): Promise<RunOutcome> {
 }
 
 async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progress: Progress): Promise<RunOutcome> {
-  const { config, logger, signal, agentUser } = deps;
+  const { config, logger, agentUser } = deps;
   const branch = branchNameFor(context.issue_id);
   progress.branch = branch;
   if (agentUser) await assertReachableByAgent(config.workDir);
   const workspace = await Workspace.clone({
     dir: config.workDir,
+    privateDir: config.stateDir,
     access: gitAccessFor(context.repo_url, config.git),
     baseBranch: context.base_branch,
     branch,
@@ -100,11 +101,25 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     ...(agentUser ? { owner: agentUser } : {}),
   });
   logger.info({ branch, base: context.base_branch, base_sha: workspace.baseSha }, 'repository cloned');
+  try {
+    return await codeReviewSubmit(deps, context, progress, workspace);
+  } finally {
+    await workspace.close();
+  }
+}
+
+async function codeReviewSubmit(
+  deps: RunDependencies,
+  context: RunnerContext,
+  progress: Progress,
+  workspace: Workspace,
+): Promise<RunOutcome> {
+  const { config, logger, signal, agentUser } = deps;
 
   const guard = await PathGuard.create(workspace.dir);
   const shell = createShellRunner({
     cwd: guard.root,
-    env: shellEnvironment(config.shell.inherited),
+    env: { ...shellEnvironment(config.shell.inherited), ...workspace.agentGitEnv },
     timeoutMs: config.shell.timeoutMs,
     limits: shellLimits(config.shell.timeoutMs),
     ...(agentUser ? { user: agentUser } : {}),

@@ -1,7 +1,10 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentUserFor } from '../shell/agent-user.ts';
+import { createShellRunner } from '../shell/run-shell.ts';
+import { shellEnvironment } from '../shell/shell-env.ts';
 import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
 import { gitAccessFor } from './git-access.ts';
 import { GIT_IDENTITY } from './git-identity.ts';
@@ -25,7 +28,7 @@ async function expectNoSecretIn(dir: string, ...secrets: string[]) {
 
 /**
  * A `git` first on PATH that logs each command's subcommand, then runs the real git: how many
- * processes the workspace starts (simple-git adds a fixed 50 ms to each one that prints nothing).
+ * processes the workspace starts.
  */
 async function loggingGit(root: string): Promise<{ path: string; subcommands(): Promise<string[]> }> {
   const dir = join(root, 'logging-git');
@@ -41,7 +44,7 @@ async function loggingGit(root: string): Promise<{ path: string; subcommands(): 
       (await readFile(log, 'utf8'))
         .trim()
         .split('\n')
-        .map((line) => line.replace(/^(-c \S+ )*/, '').split(' ')[0] ?? ''),
+        .map((line) => line.replace(/^((-c \S+|--git-dir=\S+|--work-tree=\S+) )*/, '').split(' ')[0] ?? ''),
   };
 }
 
@@ -65,6 +68,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'direct');
     const ws = await Workspace.clone({
       dir,
+      privateDir: tmp.path,
       access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/PROJ-1',
@@ -82,17 +86,29 @@ describe('Workspace', () => {
     expect(server.requests.some((r) => r.authorized)).toBe(true);
   });
 
-  it('sets itself up in three git commands: the clone (config included), the branch, its base commit', async () => {
+  it('sets itself up with one fetch, a private repository it configures, and a copy the agent checks out', async () => {
     const logging = await loggingGit(tmp.path);
     const dir = join(tmp.path, 'counted');
     await Workspace.clone({
       dir,
+      privateDir: tmp.path,
       access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/counted',
       env: { ...env, PATH: `${logging.path}:${env.PATH}` },
     });
-    expect(await logging.subcommands()).toEqual(['clone', 'checkout', 'rev-parse']);
+    // One network command (plus the batched blob fetch of the diff); no runner command ever reads
+    // the agent's .git: each names the private git directory (stripped above).
+    expect(await logging.subcommands()).toEqual([
+      'clone',
+      'diff',
+      'rev-parse',
+      'update-ref',
+      'symbolic-ref',
+      ...Array(5).fill('config'),
+      'reset',
+      'read-tree',
+    ]);
     expect(await git(dir, 'config', '--get-all', 'credential.helper')).toBe('');
     expect(await git(dir, 'config', 'user.name')).toBe(GIT_IDENTITY.name);
   });
@@ -100,18 +116,17 @@ describe('Workspace', () => {
   it('records the repository URL without credentials written into it', async () => {
     const url = server.repoUrl(repo.name);
     const withUserinfo = url.replace('://', `://x-access-token:${TOKEN}@`);
-    const logging = await loggingGit(join(tmp.path, 'userinfo-git'));
     const dir = join(tmp.path, 'userinfo');
     await Workspace.clone({
       dir,
+      privateDir: tmp.path,
       access: gitAccessFor(withUserinfo, { kind: 'direct', token: undefined }),
       baseBranch: 'main',
       branch: 'fix/userinfo',
-      env: { ...env, PATH: `${logging.path}:${env.PATH}` },
+      env,
     });
     expect(await git(dir, 'remote', 'get-url', 'origin')).toBe(url);
     await expectNoSecretIn(dir, TOKEN);
-    expect(await logging.subcommands()).toEqual(['clone', 'remote', 'checkout', 'rev-parse']);
   });
 
   it('fetches only the last commits of the base branch', async () => {
@@ -124,6 +139,7 @@ describe('Workspace', () => {
       const dir = join(tmp.path, 'shallow');
       await Workspace.clone({
         dir,
+        privateDir: tmp.path,
         access: gitAccessFor(deep.url, { kind: 'direct', token: undefined }),
         baseBranch: 'main',
         branch: 'fix/shallow',
@@ -143,6 +159,7 @@ describe('Workspace', () => {
     await expect(
       Workspace.clone({
         dir: join(tmp.path, 'anonymous'),
+        privateDir: tmp.path,
         access: gitAccessFor(url, { kind: 'direct', token: undefined }),
         baseBranch: 'main',
         branch: 'fix/x',
@@ -156,6 +173,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'push');
     const ws = await Workspace.clone({
       dir,
+      privateDir: tmp.path,
       access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/push-test',
@@ -179,6 +197,7 @@ describe('Workspace', () => {
     // A retried run pushes its own new commit over the earlier one.
     const again = await Workspace.clone({
       dir: join(tmp.path, 'push-again'),
+      privateDir: tmp.path,
       access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/push-test',
@@ -193,6 +212,7 @@ describe('Workspace', () => {
   it("folds the agent's own commits into the one reviewed commit on the base", async () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, 'agent-commits'),
+      privateDir: tmp.path,
       access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/folded',
@@ -206,13 +226,15 @@ describe('Workspace', () => {
     expect(patch).toContain('+++ b/a.txt');
     expect(patch).toContain('+++ b/b.txt');
     const sha = await ws.commit('fix(F): both files');
-    expect(await git(ws.dir, 'rev-parse', `${sha}^`)).toBe(ws.baseSha);
-    expect(await git(ws.dir, 'diff', '--name-only', ws.baseSha, sha)).toBe('a.txt\nb.txt');
+    await ws.push();
+    expect(await git(repo.bareDir, 'rev-parse', `${sha}^`)).toBe(ws.baseSha);
+    expect(await git(repo.bareDir, 'diff', '--name-only', ws.baseSha, sha)).toBe('a.txt\nb.txt');
   });
 
   it('fails a commit with nothing to commit instead of passing silently', async () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, 'empty-commit'),
+      privateDir: tmp.path,
       access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/empty',
@@ -226,6 +248,7 @@ describe('Workspace', () => {
     const dir = join(tmp.path, 'hooks');
     const ws = await Workspace.clone({
       dir,
+      privateDir: tmp.path,
       access: gitAccessFor(url, { kind: 'direct', token: TOKEN }),
       baseBranch: 'main',
       branch: 'fix/hooks',
@@ -240,6 +263,73 @@ describe('Workspace', () => {
     await ws.commit('fix(h): x');
     await ws.push();
     await expect(readFile(marker, 'utf8')).rejects.toThrow(/ENOENT/);
-    expect(await git(dir, 'config', '--get-all', 'core.fsmonitor').catch(() => '')).toBe('');
+  });
+});
+
+describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', () => {
+  let repo: SampleRepo;
+  let tmp: TempDir;
+  beforeAll(async () => {
+    if (process.geteuid?.() !== 0)
+      throw new Error('this test must run as root, as the runner does in its pod (and CI)');
+    repo = await createSampleRepo();
+    tmp = await makeTempDir();
+    await chmod(tmp.path, 0o711);
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    await tmp.cleanup();
+  });
+
+  it("the runner's git and the agent's git both work in it", async () => {
+    const fsGroup = 10001;
+    const dir = join(tmp.path, 'workspace');
+    await mkdir(dir);
+    await chown(dir, 0, fsGroup);
+    await chmod(dir, 0o2777);
+    const agent = { uid: agentUserFor(0)?.uid ?? 1_234_567, gid: fsGroup };
+    const ws = await Workspace.clone({
+      dir,
+      privateDir: tmp.path,
+      access: gitAccessFor(repo.url, { kind: 'direct', token: undefined }),
+      baseBranch: 'main',
+      branch: 'fix/pod',
+      env,
+      owner: agent,
+    });
+    // The mount point stays root's; what is in it is the agent's.
+    expect((await stat(dir)).uid).toBe(0);
+    expect((await stat(join(dir, '.git', 'HEAD'))).uid).toBe(agent.uid);
+    expect((await stat(join(dir, 'src', 'pricing.js'))).uid).toBe(agent.uid);
+
+    const agentShell = createShellRunner({
+      cwd: dir,
+      env: { ...shellEnvironment(process.env), ...ws.agentGitEnv },
+      timeoutMs: 20_000,
+      limits: { maxProcesses: 256, maxFileBytes: 1 << 26, cpuSeconds: 20 },
+      user: agent,
+    });
+    const status = await agentShell.run('echo changed > src/pricing.js && git status --short && git log --oneline -1');
+    expect(status.output).toContain(' M src/pricing.js');
+    expect(status.exitCode).toBe(0);
+    // Without the safe.directory the runner hands it, git 2.39 refuses the root-owned directory.
+    const bare = await agentShell.run('env -u GIT_CONFIG_COUNT git status');
+    expect(bare.output).toMatch(/dubious ownership/);
+
+    // The private git directory is the runner's alone.
+    const privateGit = (await readdir(tmp.path)).filter((name) => name.startsWith('anton-git-'));
+    expect(privateGit).toHaveLength(1);
+    const gitDirMode = (await stat(join(tmp.path, privateGit[0] ?? '', 'git'))).mode & 0o777;
+    expect(gitDirMode).toBe(0o700);
+    const peek = await agentShell.run(`ls ${join(tmp.path, privateGit[0] ?? '', 'git')}`);
+    expect(peek.output).toMatch(/Permission denied/);
+
+    const { patch } = await ws.stagedDiff();
+    expect(patch).toContain('+changed');
+    const sha = await ws.commit('fix(pod): change');
+    await ws.push();
+    expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/pod')).toBe(sha);
+    await ws.close();
+    expect(await readdir(tmp.path)).not.toContain(privateGit[0]);
   });
 });

@@ -18,6 +18,8 @@ import { shellLimits } from './shell/shell-limits.ts';
 import { commitMessage, pullRequestBody, pullRequestTitle } from './submit/pull-request-text.ts';
 import { openOrUpdatePullRequest } from './submit/pull-requests.ts';
 import { repositorySlug } from './submit/repository-slug.ts';
+import { agentFiles } from './tools/agent-files.ts';
+import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
 import { CODER_TOOLS } from './tools/registry.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
@@ -131,7 +133,16 @@ async function codeReviewSubmit(
     maxTurns: config.coder.maxTurns,
     systemPrompt: buildSystemPrompt(context, { templateId: config.templateId, complexity: config.complexity }),
     tools: CODER_TOOLS,
-    toolContext: { guard, shell, ...(signal ? { signal } : {}), ...(agentUser ? { owner: agentUser } : {}) },
+    toolContext: {
+      guard,
+      shell,
+      files: agentFiles({
+        env: shellEnvironment(config.shell.inherited),
+        timeoutMs: LIMITS.fileTimeoutMs,
+        ...(agentUser ? { user: agentUser } : {}),
+      }),
+      ...(signal ? { signal } : {}),
+    },
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
   });

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -263,6 +263,58 @@ describe('Workspace', () => {
     await ws.commit('fix(h): x');
     await ws.push();
     await expect(readFile(marker, 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("the runner writes nothing through the agent's .git", () => {
+  let repo: SampleRepo;
+  let tmp: TempDir;
+  beforeAll(async () => {
+    repo = await createSampleRepo();
+    tmp = await makeTempDir();
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+    await tmp.cleanup();
+  });
+  const clone = (name: string) =>
+    Workspace.clone({
+      dir: join(tmp.path, name),
+      privateDir: tmp.path,
+      access: gitAccessFor(repo.url, { kind: 'direct', token: undefined }),
+      baseBranch: 'main',
+      branch: `fix/${name}`,
+      env,
+    });
+
+  it('.git/config symlinked to any file: that file is left alone', async () => {
+    const ws = await clone('config-link');
+    const victim = join(tmp.path, 'victim');
+    await writeFile(victim, 'precious\n', { mode: 0o600 });
+    await rm(join(ws.dir, '.git', 'config'));
+    await symlink(victim, join(ws.dir, '.git', 'config'));
+    await writeFile(join(ws.dir, 'x.txt'), 'x\n');
+    await ws.stagedDiff();
+    await ws.commit('fix(c): x');
+    await ws.push();
+    expect(await readFile(victim, 'utf8')).toBe('precious\n');
+  });
+
+  it('.git symlinked elsewhere: nothing there is deleted', async () => {
+    const ws = await clone('git-link');
+    const elsewhere = join(tmp.path, 'elsewhere');
+    await mkdir(join(elsewhere, 'hooks'), { recursive: true });
+    await writeFile(join(elsewhere, 'hooks', 'keep'), 'keep\n');
+    await writeFile(join(elsewhere, 'config'), 'keep\n');
+    await rm(join(ws.dir, '.git'), { recursive: true });
+    await symlink(elsewhere, join(ws.dir, '.git'));
+    await writeFile(join(ws.dir, 'y.txt'), 'y\n');
+    const { patch } = await ws.stagedDiff();
+    expect(patch).toContain('+++ b/y.txt');
+    await ws.commit('fix(g): y');
+    await ws.push();
+    expect(await readFile(join(elsewhere, 'hooks', 'keep'), 'utf8')).toBe('keep\n');
+    expect(await readFile(join(elsewhere, 'config'), 'utf8')).toBe('keep\n');
   });
 });
 

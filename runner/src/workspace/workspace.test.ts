@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -381,6 +381,14 @@ describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', (
     const sha = await ws.commit('fix(pod): change');
     await ws.push();
     expect(await git(repo.bareDir, 'rev-parse', 'refs/heads/fix/pod')).toBe(sha);
+
+    // A hard link to a root-only file (what fs.protected_hardlinks=0 lets any user make) is refused,
+    // not read with root's rights into the diff.
+    const secret = join(tmp.path, 'root-only');
+    await writeFile(secret, 'root-only secret\n', { mode: 0o600 });
+    await link(secret, join(dir, 'linked.txt'));
+    await expect(ws.stagedDiff()).rejects.toThrow(/linked\.txt in the working tree belongs to uid 0/);
+
     await ws.close();
     expect(await readdir(tmp.path)).not.toContain(privateGit[0]);
   });

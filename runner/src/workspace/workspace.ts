@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { AgentUser } from '../shell/agent-user.ts';
 import type { GitAccess } from './git-access.ts';
@@ -54,6 +54,7 @@ export class Workspace {
   readonly #git: RunnerGit;
   readonly #private: string;
   readonly #access: GitAccess;
+  readonly #owner: AgentUser | undefined;
   /** The tree the reviewer last saw: exactly what commit() commits. */
   #reviewedTree: string | undefined;
 
@@ -64,6 +65,7 @@ export class Workspace {
     git: RunnerGit;
     privateDir: string;
     access: GitAccess;
+    owner: AgentUser | undefined;
   }) {
     this.dir = fields.dir;
     this.branch = fields.branch;
@@ -72,6 +74,7 @@ export class Workspace {
     this.#git = fields.git;
     this.#private = fields.privateDir;
     this.#access = fields.access;
+    this.#owner = fields.owner;
   }
 
   static async clone(options: CloneOptions): Promise<Workspace> {
@@ -127,7 +130,7 @@ export class Workspace {
     }
     await copyForAgent({ gitDir, dir, env, owner });
     await git.run(['read-tree', 'HEAD']);
-    return new Workspace({ dir, branch, baseSha, git, privateDir, access });
+    return new Workspace({ dir, branch, baseSha, git, privateDir, access, owner });
   }
 
   /**
@@ -178,12 +181,29 @@ export class Workspace {
     );
   }
 
+  /**
+   * The runner reads the working tree as root. Every file the agent made, or got in its clone, is
+   * its uid's; one that is not is a hard link to someone else's file (where the kernel allows
+   * that: fs.protected_hardlinks=0), which would otherwise reach the diff, the reviewer and the
+   * pull request with root's right to read it. Checked after every agent process is gone.
+   */
+  async #assertAgentOwnsFiles(owner: AgentUser): Promise<void> {
+    const listed = await this.#git.inTree(this.dir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+    for (const path of new Set(listed.split('\0').filter((name) => name !== ''))) {
+      const info = await lstat(join(this.dir, path)).catch(() => undefined);
+      if (info && !info.isDirectory() && info.uid !== owner.uid) {
+        throw new WorkspaceError(`${path} in the working tree belongs to uid ${info.uid}, not the agent's`);
+      }
+    }
+  }
+
   /** Removes the private directory (the agent's working tree stays). */
   async close(): Promise<void> {
     await rm(this.#private, { recursive: true, force: true });
   }
 
   async #stage(): Promise<string> {
+    if (this.#owner) await this.#assertAgentOwnsFiles(this.#owner);
     await this.#git.inTree(this.dir, ['add', '--all']);
     return (await this.#git.run(['write-tree'])).trim();
   }

@@ -1,4 +1,4 @@
-import { chmod, chown, link, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSampleRepo, type GitHttpServer, type SampleRepo, startGitHttpServer } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -316,6 +316,13 @@ describe("the runner writes nothing through the agent's .git", () => {
     expect(await readFile(join(elsewhere, 'hooks', 'keep'), 'utf8')).toBe('keep\n');
     expect(await readFile(join(elsewhere, 'config'), 'utf8')).toBe('keep\n');
   });
+
+  it('WORK_DIR replaced by a symlink to elsewhere: the runner reads nothing there', async () => {
+    const ws = await clone('swapped');
+    await rename(ws.dir, `${ws.dir}-moved`);
+    await symlink('/etc', ws.dir);
+    await expect(ws.stagedDiff()).rejects.toThrow(/replaced/);
+  });
 });
 
 describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', () => {
@@ -340,9 +347,13 @@ describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', (
     await chown(dir, 0, fsGroup);
     await chmod(dir, 0o2777);
     const agent = { uid: agentUserFor(0)?.uid ?? 1_234_567, gid: fsGroup };
+    const stateDir = join(tmp.path, 'pod-tmp');
+    await mkdir(stateDir);
+    await chown(stateDir, 0, fsGroup);
+    await chmod(stateDir, 0o2777);
     const ws = await Workspace.clone({
       dir,
-      privateDir: tmp.path,
+      privateDir: stateDir,
       access: gitAccessFor(repo.url, { kind: 'direct', token: undefined }),
       baseBranch: 'main',
       branch: 'fix/pod',
@@ -369,12 +380,18 @@ describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', (
     expect(bare.output).toMatch(/dubious ownership/);
 
     // The private git directory is the runner's alone.
-    const privateGit = (await readdir(tmp.path)).filter((name) => name.startsWith('anton-git-'));
+    const privateGit = (await readdir(stateDir)).filter((name) => name.startsWith('anton-git-'));
     expect(privateGit).toHaveLength(1);
-    const gitDirMode = (await stat(join(tmp.path, privateGit[0] ?? '', 'git'))).mode & 0o777;
+    const gitDirMode = (await stat(join(stateDir, privateGit[0] ?? '', 'git'))).mode & 0o777;
     expect(gitDirMode).toBe(0o700);
-    const peek = await agentShell.run(`ls ${join(tmp.path, privateGit[0] ?? '', 'git')}`);
+    const peek = await agentShell.run(`ls ${join(stateDir, privateGit[0] ?? '', 'git')}`);
     expect(peek.output).toMatch(/Permission denied/);
+    // Nor can it be swapped: the state directory was writable by all (as a pod's /tmp is), and the
+    // runner made it sticky before putting its own in it, so the agent cannot rename it away.
+    const privatePath = join(stateDir, (await readdir(stateDir))[0] ?? '');
+    const swap = await agentShell.run(`mv ${privatePath} ${privatePath}-moved; mkdir -p ${privatePath}/git`);
+    expect(swap.output).toMatch(/Operation not permitted|Permission denied/);
+    expect((await stat(stateDir)).mode & 0o1000).toBe(0o1000);
 
     const { patch } = await ws.stagedDiff();
     expect(patch).toContain('+changed');
@@ -390,6 +407,6 @@ describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', (
     await expect(ws.stagedDiff()).rejects.toThrow(/linked\.txt in the working tree belongs to uid 0/);
 
     await ws.close();
-    expect(await readdir(tmp.path)).not.toContain(privateGit[0]);
+    expect(await readdir(stateDir)).toEqual([]);
   });
 });

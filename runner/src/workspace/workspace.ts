@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { AgentUser } from '../shell/agent-user.ts';
 import type { GitAccess } from './git-access.ts';
 import { GIT_IDENTITY } from './git-identity.ts';
@@ -55,6 +55,8 @@ export class Workspace {
   readonly #private: string;
   readonly #access: GitAccess;
   readonly #owner: AgentUser | undefined;
+  /** WORK_DIR's device and inode: a directory put in its place (or a symlink) is not read. */
+  readonly #workDirId: string;
   /** The tree the reviewer last saw: exactly what commit() commits. */
   #reviewedTree: string | undefined;
 
@@ -66,6 +68,7 @@ export class Workspace {
     privateDir: string;
     access: GitAccess;
     owner: AgentUser | undefined;
+    workDirId: string;
   }) {
     this.dir = fields.dir;
     this.branch = fields.branch;
@@ -75,6 +78,7 @@ export class Workspace {
     this.#private = fields.privateDir;
     this.#access = fields.access;
     this.#owner = fields.owner;
+    this.#workDirId = fields.workDirId;
   }
 
   static async clone(options: CloneOptions): Promise<Workspace> {
@@ -84,6 +88,8 @@ export class Workspace {
     if (isInside(privateParent, dir)) {
       throw new WorkspaceError(`the runner's private directory ${privateParent} must not be inside WORK_DIR ${dir}`);
     }
+    await holdStill(privateParent);
+    const workDirId = await identity(dir);
     // 0711: the agent may pass through (to copy the clone below, while no agent command runs), never list it.
     const privateDir = await mkdtemp(join(privateParent, 'anton-git-'));
     await chmod(privateDir, 0o711);
@@ -130,7 +136,7 @@ export class Workspace {
     }
     await copyForAgent({ gitDir, dir, env, owner });
     await git.run(['read-tree', 'HEAD']);
-    return new Workspace({ dir, branch, baseSha, git, privateDir, access, owner });
+    return new Workspace({ dir, branch, baseSha, git, privateDir, access, owner, workDirId });
   }
 
   /**
@@ -203,6 +209,9 @@ export class Workspace {
   }
 
   async #stage(): Promise<string> {
+    if ((await identity(this.dir).catch(() => 'gone')) !== this.#workDirId) {
+      throw new WorkspaceError(`WORK_DIR ${this.dir} was replaced during the run`);
+    }
     if (this.#owner) await this.#assertAgentOwnsFiles(this.#owner);
     await this.#git.inTree(this.dir, ['add', '--all']);
     return (await this.#git.run(['write-tree'])).trim();
@@ -272,6 +281,34 @@ function runCommand(
       error ? fail(new WorkspaceError(`${file} failed: ${stderr.trim() || error.message}`)) : done(),
     );
   });
+}
+
+/**
+ * Every directory above the private one must be out of the agent's reach: one it could write
+ * without the sticky bit (a pod's /tmp emptyDir is root's, mode 2777) would let it rename the
+ * runner's directory away and put its own in the same place. The runner sets the sticky bit on
+ * such a directory it owns (then only an entry's owner may rename it) and refuses any other.
+ */
+async function holdStill(dir: string): Promise<void> {
+  const euid = process.geteuid?.();
+  for (let current = dir; ; current = dirname(current)) {
+    const info = await stat(current);
+    if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) {
+      if (info.uid !== euid) {
+        throw new WorkspaceError(
+          `RUNNER_STATE_DIR: ${current} is writable by others without the sticky bit, and not the runner's to fix`,
+        );
+      }
+      await chmod(current, (info.mode & 0o7777) | 0o1000);
+    }
+    if (dirname(current) === current) return;
+  }
+}
+
+async function identity(path: string): Promise<string> {
+  const info = await lstat(path);
+  if (!info.isDirectory()) throw new WorkspaceError(`${path} is not a directory`);
+  return `${info.dev}:${info.ino}`;
 }
 
 function safeDirectoryEnv(dir: string): Record<string, string> {

@@ -82,7 +82,7 @@ export class Workspace {
   }
 
   static async clone(options: CloneOptions): Promise<Workspace> {
-    const { access, baseBranch, branch, env, owner } = options;
+    const { access, branch, env, owner } = options;
     const dir = await prepareWorkDir(resolve(options.dir), owner);
     const privateParent = await realpath(options.privateDir);
     if (isInside(privateParent, dir)) {
@@ -92,51 +92,16 @@ export class Workspace {
     const workDirId = await identity(dir);
     // 0711: the agent may pass through (to copy the clone below, while no agent command runs), never list it.
     const privateDir = await mkdtemp(join(privateParent, 'anton-git-'));
-    await chmod(privateDir, 0o711);
-    const home = join(privateDir, 'home');
-    await mkdir(home, { mode: 0o700 });
-    const gitDir = join(privateDir, 'git');
-    const gitOptions = { gitDir, home, env, scheme: urlScheme(access.transportUrl) };
-    const depth = String(options.depth ?? 50);
-    await RunnerGit.clone(
-      gitOptions,
-      [
-        '--depth',
-        depth,
-        '--filter=blob:none',
-        '--single-branch',
-        '--no-tags',
-        '--branch',
-        baseBranch,
-        '--',
-        access.transportUrl,
-      ],
-      access.remoteEnv,
-    );
-    await chmod(gitDir, 0o700);
-    const git = new RunnerGit(gitOptions);
-    // A diff that needs every file's content makes git fetch the base's missing blobs in one batch:
-    // the agent's copy then has all it checks out, and no later command needs the remote.
-    await git.run(['diff', '--shortstat', EMPTY_TREE, 'HEAD'], access.remoteEnv);
-    const baseSha = (await git.run(['rev-parse', 'HEAD'])).trim();
-    await git.run(['update-ref', `refs/heads/${branch}`, baseSha]);
-    await git.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
-    // What the agent's copy should say. The runner's own commands name the remote and identity
-    // themselves, so none of this changes what they do. The clone recorded the transport URL (the
-    // proxy's, in proxy mode): the copy must not.
-    for (const [key, value] of [
-      ['remote.origin.url', access.publicUrl],
-      ['core.bare', 'false'],
-      ['user.name', GIT_IDENTITY.name],
-      ['user.email', GIT_IDENTITY.email],
-      // An empty helper: no credential helper answers the agent's git.
-      ['credential.helper', ''],
-    ] as const) {
-      await git.run(['config', key, value]);
+    try {
+      await chmod(privateDir, 0o711);
+      const { git, baseSha } = await clonePrivately(privateDir, options);
+      await copyForAgent({ gitDir: git.gitDir, dir, env, owner });
+      await git.run(['read-tree', 'HEAD']);
+      return new Workspace({ dir, branch, baseSha, git, privateDir, access, owner, workDirId });
+    } catch (err) {
+      await rm(privateDir, { recursive: true, force: true });
+      throw err;
     }
-    await copyForAgent({ gitDir, dir, env, owner });
-    await git.run(['read-tree', 'HEAD']);
-    return new Workspace({ dir, branch, baseSha, git, privateDir, access, owner, workDirId });
   }
 
   /**
@@ -216,6 +181,47 @@ export class Workspace {
     await this.#git.inTree(this.dir, ['add', '--all']);
     return (await this.#git.run(['write-tree'])).trim();
   }
+}
+
+/**
+ * The runner's clone: bare, shallow and blob-filtered, in `<privateDir>/git` (0700), on the branch,
+ * with every blob of the base fetched, and configured as the agent's copy of it should be.
+ */
+async function clonePrivately(
+  privateDir: string,
+  { access, baseBranch, branch, env, depth }: CloneOptions,
+): Promise<{ git: RunnerGit; baseSha: string }> {
+  const home = join(privateDir, 'home');
+  await mkdir(home, { mode: 0o700 });
+  const gitOptions = { gitDir: join(privateDir, 'git'), home, env, scheme: urlScheme(access.transportUrl) };
+  const cloneArgs = ['--depth', String(depth ?? 50), '--filter=blob:none', '--single-branch', '--no-tags'];
+  await RunnerGit.clone(
+    gitOptions,
+    [...cloneArgs, '--branch', baseBranch, '--', access.transportUrl],
+    access.remoteEnv,
+  );
+  await chmod(gitOptions.gitDir, 0o700);
+  const git = new RunnerGit(gitOptions);
+  // A diff that needs every file's content makes git fetch the base's missing blobs in one batch:
+  // the agent's copy then has all it checks out, and no later command needs the remote.
+  await git.run(['diff', '--shortstat', EMPTY_TREE, 'HEAD'], access.remoteEnv);
+  const baseSha = (await git.run(['rev-parse', 'HEAD'])).trim();
+  await git.run(['update-ref', `refs/heads/${branch}`, baseSha]);
+  await git.run(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+  // What the agent's copy should say. The runner's own commands name the remote and identity
+  // themselves, so none of this changes what they do. The clone recorded the transport URL (the
+  // proxy's, in proxy mode): the copy must not.
+  for (const [key, value] of [
+    ['remote.origin.url', access.publicUrl],
+    ['core.bare', 'false'],
+    ['user.name', GIT_IDENTITY.name],
+    ['user.email', GIT_IDENTITY.email],
+    // An empty helper: no credential helper answers the agent's git.
+    ['credential.helper', ''],
+  ] as const) {
+    await git.run(['config', key, value]);
+  }
+  return { git, baseSha };
 }
 
 /**

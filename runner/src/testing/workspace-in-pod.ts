@@ -1,6 +1,7 @@
 // Run by workspace-capabilities.test.ts in a process holding only the capabilities the Job gives
 // the runner: clones, lets the agent's uid change a file, reviews, commits, pushes. Argument: JSON.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { gitAccessFor } from '../workspace/git-access.ts';
 import { gitEnvironment } from '../workspace/run-git.ts';
 import { Workspace } from '../workspace/workspace.ts';
@@ -26,5 +27,5 @@ const { stat } = await ws.stagedDiff();
 const sha = await ws.commit('fix(cap): change');
 await ws.push();
 await ws.close();
-const caps = /CapEff:\s*(\S+)/.exec(await import('node:fs').then((fs) => fs.readFileSync('/proc/self/status', 'utf8')));
-console.log(JSON.stringify({ agent: agent.stdout + agent.stderr, stat, sha, capEff: caps?.[1] }));
+const caps = /CapEff:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+process.stdout.write(`${JSON.stringify({ agent: agent.stdout + agent.stderr, stat, sha, capEff: caps?.[1] })}\n`);

@@ -405,6 +405,13 @@ describe('Workspace in a pod emptyDir (root-owned, group fsGroup, mode 2777)', (
     await writeFile(secret, 'root-only secret\n', { mode: 0o600 });
     await link(secret, join(dir, 'linked.txt'));
     await expect(ws.stagedDiff()).rejects.toThrow(/linked\.txt in the working tree belongs to uid 0/);
+    await rm(join(dir, 'linked.txt'));
+    // Nor a nested repository whose .git names a root-owned one.
+    await mkdir(join(dir, 'nested'));
+    await writeFile(join(dir, 'nested', 'f'), 'f\n');
+    await writeFile(join(dir, 'nested', '.git'), `gitdir: ${repo.bareDir}\n`);
+    for (const path of ['nested', 'nested/f', 'nested/.git']) await chown(join(dir, path), agent.uid, agent.gid);
+    await expect(ws.stagedDiff()).rejects.toThrow(/nested\/ is a nested git repository/);
 
     await ws.close();
     expect(await readdir(stateDir)).toEqual([]);

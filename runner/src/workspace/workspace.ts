@@ -161,6 +161,9 @@ export class Workspace {
   async #assertAgentOwnsFiles(owner: AgentUser): Promise<void> {
     const listed = await this.#git.inTree(this.dir, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
     for (const path of new Set(listed.split('\0').filter((name) => name !== ''))) {
+      // git lists a nested repository as a directory, and would record its commit read from a
+      // `.git` the agent wrote (which may point anywhere): files only.
+      if (path.endsWith('/')) throw new WorkspaceError(`${path} is a nested git repository; commit its files instead`);
       const info = await lstat(join(this.dir, path)).catch(() => undefined);
       if (info && !info.isDirectory() && info.uid !== owner.uid) {
         throw new WorkspaceError(`${path} in the working tree belongs to uid ${info.uid}, not the agent's`);

@@ -116,6 +116,16 @@ if (missing.length > 0) {
   );
 }
 
+if (process.geteuid?.() !== 0) {
+  say(
+    env.LOCAL_RUNNER_UNSAFE_SHARED_UID === 'true'
+      ? 'UNSAFE: not root and LOCAL_RUNNER_UNSAFE_SHARED_UID=true: the agent runs as your user and can read every key of your processes'
+      : 'not root: runners are refused (the agent would run as your user and could read your keys); run as root, or set LOCAL_RUNNER_UNSAFE_SHARED_UID=true to accept that',
+    {},
+    'warn',
+  );
+}
+
 const services = [
   start('ingester', 'green', 'ingester/src/main.ts', { ...env, ANTON_DEV: '1', PORT: port, RABBITMQ_URL: rabbitmqUrl }),
   start('orchestrator', 'cyan', 'orchestrator/src/main.ts', {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BranchName } from './git-names.ts';
 
 export const Source = z.enum(['jira', 'datadog', 'sonarcloud']);
 export type Source = z.infer<typeof Source>;
@@ -28,5 +29,12 @@ export const AgentTask = z.looseObject({
   dedup_key: z.string().min(1).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   repository: z.string().min(1).optional(),
+  /** The branch to clone and target: what was analysed (Sonar), when the source knows it better than the routing map. */
+  base_branch: BranchName.optional(),
+  /** The commit the alerting service runs (Datadog's `git.commit.sha`): the coder is told when the branch has moved on. */
+  deployed_commit: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/i)
+    .optional(),
 });
 export type AgentTask = z.infer<typeof AgentTask>;

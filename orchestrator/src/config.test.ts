@@ -46,3 +46,46 @@ describe('configuration of the reporters', () => {
     expect(() => loadConfig({ REPORT_LEASE_MS: '10' })).toThrow(/REPORT_LEASE_MS/);
   });
 });
+
+describe('configuration of enrichment', () => {
+  it('enriches from nothing when no credentials are set, with a 10 s budget per source', () => {
+    expect(loadConfig({}).enrichment).toEqual({
+      timeoutMs: 10_000,
+      maxChars: 12_000,
+      sonar: undefined,
+      datadog: undefined,
+      jira: undefined,
+    });
+  });
+
+  it('reads each source from its own credentials', () => {
+    const { enrichment } = loadConfig({
+      SONAR_TOKEN: 'squ_t',
+      DATADOG_API_KEY: 'api',
+      DATADOG_APP_KEY: 'app',
+      DATADOG_SITE: 'datadoghq.eu',
+      JIRA_BASE_URL: 'https://acme.atlassian.net',
+      JIRA_EMAIL: 'bot@acme.test',
+      JIRA_API_TOKEN: 'atl',
+    });
+    expect(enrichment.sonar).toEqual({ baseUrl: 'https://sonarcloud.io', token: 'squ_t', issueLimit: 50 });
+    expect(enrichment.datadog).toEqual({ apiUrl: 'https://api.datadoghq.eu', apiKey: 'api', appKey: 'app' });
+    expect(enrichment.jira).toEqual({
+      baseUrl: 'https://acme.atlassian.net',
+      authorization: `Basic ${Buffer.from('bot@acme.test:atl').toString('base64')}`,
+    });
+  });
+
+  it('needs the application key for Datadog, takes a Bearer token for JIRA Data Center, refuses a non-http SONAR_URL', () => {
+    expect(loadConfig({ DATADOG_API_KEY: 'api' }).enrichment.datadog).toBeUndefined();
+    const bearer = loadConfig({
+      JIRA_BASE_URL: 'https://jira.acme.test',
+      JIRA_EMAIL: 'bot',
+      JIRA_API_TOKEN: 'pat',
+      JIRA_AUTH: 'bearer',
+    });
+    expect(bearer.enrichment.jira?.authorization).toBe('Bearer pat');
+    expect(bearer.reporters.jira?.authorization).toBe('Bearer pat');
+    expect(() => loadConfig({ SONAR_URL: 'file:///etc/passwd' })).toThrow(/SONAR_URL/);
+  });
+});

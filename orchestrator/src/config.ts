@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
+import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import type { ReportersConfig } from './reporters/registry.ts';
 
@@ -46,6 +47,8 @@ const Env = z
 
     // Local dispatcher: the runner and its credential proxy as child processes.
     LOCAL_RUNNER_DIR: z.string().default(resolve(packageRoot, '..', 'runner')),
+    /** A non-root orchestrator's runners share its uid with the agent: refused unless this is set. */
+    LOCAL_RUNNER_UNSAFE_SHARED_UID: env.flag,
     OPENAI_API_KEY: env.optional,
     OPENAI_BASE_URL: optionalUrl,
     GITHUB_TOKEN: env.optional,
@@ -65,6 +68,15 @@ const Env = z
       .regex(/^[a-z0-9.-]+$/, 'must be a Datadog site such as datadoghq.eu')
       .default('datadoghq.com'),
     DATADOG_API_URL: optionalUrl,
+    // Enrichment: each source's API is read before routing, when its credentials are set.
+    ENRICHMENT_TIMEOUT_MS: env.int(10_000, 1),
+    ENRICHMENT_MAX_CHARS: env.int(12_000, 500),
+    SONAR_TOKEN: env.optional,
+    SONAR_URL: z.url({ protocol: /^https?$/ }).default('https://sonarcloud.io'),
+    SONAR_ISSUE_LIMIT: env.int(50, 1),
+    DATADOG_APP_KEY: env.optional,
+    /** Data Center serves personal access tokens as Bearer, which Basic auth does not. */
+    JIRA_AUTH: z.enum(['basic', 'bearer']).default('basic'),
     REPORT_MAX_ATTEMPTS: env.int(6, 1),
     REPORT_RETRY_DELAY_MS: env.int(1000, 1),
     REPORT_MAX_DELAY_MS: env.int(60_000, 1),
@@ -123,6 +135,7 @@ const Env = z
       local: {
         runnerDir: vars.LOCAL_RUNNER_DIR,
         path: vars.PATH,
+        unsafeSharedUid: vars.LOCAL_RUNNER_UNSAFE_SHARED_UID,
         keys: { anthropic: vars.ANTHROPIC_API_KEY, openai: vars.OPENAI_API_KEY, github: vars.GITHUB_TOKEN },
       },
       reporters: {
@@ -134,12 +147,38 @@ const Env = z
                 apiToken: vars.JIRA_API_TOKEN,
                 doneLabel: vars.JIRA_DONE_LABEL,
                 transition: vars.JIRA_TRANSITION,
+                ...(vars.JIRA_AUTH === 'bearer' && { authorization: `Bearer ${vars.JIRA_API_TOKEN}` }),
               }
             : undefined,
         datadog: vars.DATADOG_API_KEY
           ? { apiUrl: vars.DATADOG_API_URL ?? `https://api.${vars.DATADOG_SITE}`, apiKey: vars.DATADOG_API_KEY }
           : undefined,
       } satisfies ReportersConfig,
+      enrichment: {
+        timeoutMs: vars.ENRICHMENT_TIMEOUT_MS,
+        maxChars: vars.ENRICHMENT_MAX_CHARS,
+        sonar: vars.SONAR_TOKEN
+          ? { baseUrl: vars.SONAR_URL, token: vars.SONAR_TOKEN, issueLimit: vars.SONAR_ISSUE_LIMIT }
+          : undefined,
+        datadog:
+          vars.DATADOG_API_KEY && vars.DATADOG_APP_KEY
+            ? {
+                apiUrl: vars.DATADOG_API_URL ?? `https://api.${vars.DATADOG_SITE}`,
+                apiKey: vars.DATADOG_API_KEY,
+                appKey: vars.DATADOG_APP_KEY,
+              }
+            : undefined,
+        jira:
+          vars.JIRA_BASE_URL && vars.JIRA_API_TOKEN && (vars.JIRA_AUTH === 'bearer' || vars.JIRA_EMAIL)
+            ? {
+                baseUrl: vars.JIRA_BASE_URL,
+                authorization:
+                  vars.JIRA_AUTH === 'bearer'
+                    ? `Bearer ${vars.JIRA_API_TOKEN}`
+                    : `Basic ${Buffer.from(`${vars.JIRA_EMAIL}:${vars.JIRA_API_TOKEN}`).toString('base64')}`,
+              }
+            : undefined,
+      } satisfies EnrichmentConfig,
       reports: {
         maxAttempts: vars.REPORT_MAX_ATTEMPTS,
         baseDelayMs: vars.REPORT_RETRY_DELAY_MS,

@@ -73,6 +73,20 @@ describe('handleTask', () => {
     });
   });
 
+  it('dispatches the enriched task, on the branch the enrichment found', async () => {
+    const task = makeTask();
+    ports.enrich = async (t) => ({
+      ...t,
+      description: `${t.description}\n\nComments: …`,
+      base_branch: 'hotfix/ord-42',
+    });
+    await handleTask(task, ports, context());
+    expect(dispatcher.runners.get(`runner-${task.task_id}`)).toMatchObject({
+      task: { task_id: task.task_id, description: expect.stringContaining('Comments: …') },
+      repository: { baseBranch: 'hotfix/ord-42' },
+    });
+  });
+
   it('makes one runner and one routing call for ten deliveries about one incident', async () => {
     const tasks = Array.from({ length: 10 }, () => makeTask({ dedup_key: 'jira:10042' }));
     const results = [];

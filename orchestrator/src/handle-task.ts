@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Capacity } from './capacity.ts';
 import { type Deduplicator, dedupHash } from './dedup.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
+import type { EnrichTask } from './enrichment/enrich-task.ts';
 import { PermanentError } from './errors.ts';
 import type { DeadLetterKind, Metrics } from './metrics.ts';
 import { resolveRepository } from './resolve-repository.ts';
@@ -27,6 +28,8 @@ export interface TaskPorts {
   /** How long a task may hold its message while waiting for a runner slot. */
   capacityHoldMs: number;
   metrics: Metrics;
+  /** Adds what the source's API knows to the task; never fails. Unset: the task as it came. */
+  enrich?: EnrichTask;
 }
 
 export interface HandleContext {
@@ -38,8 +41,9 @@ export interface HandleContext {
 }
 
 /**
- * One task through the pipeline: deduplicate (before any LLM call), resolve the repository, wait
- * for a runner slot, route, dispatch. Plain logic over injected ports; every outcome is a value.
+ * One task through the pipeline: deduplicate (before any LLM call), enrich from the source's API,
+ * resolve the repository, wait for a runner slot, route, dispatch. Plain logic over injected ports;
+ * every outcome is a value.
  */
 export async function handleTask(task: AgentTask, ports: TaskPorts, context: HandleContext): Promise<TaskDisposition> {
   const { logger, signal } = context;
@@ -61,6 +65,8 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
       return { kind: 'duplicate', heldBy: claim.heldBy };
     }
     claimed = true;
+    // The enriched task (description, base branch, deployed commit) is what is routed and dispatched.
+    if (ports.enrich) task = await ports.enrich(task, logger, signal);
 
     const repository = resolveRepository(task, ports.routing);
     if (!repository) {

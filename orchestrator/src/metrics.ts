@@ -78,6 +78,12 @@ export function createMetrics({ defaults = false } = {}) {
       labelNames: ['source', 'template', 'model_role', 'kind'] as const,
       registers,
     }),
+    enrichment: new Counter({
+      name: 'anton_orchestrator_enrichment_total',
+      help: "Tasks given to a source's API for enrichment, by source and result (enriched, empty, error, timeout, skipped)",
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
     reports: new Counter({
       name: 'anton_reports_total',
       help: 'Outcome reports (JIRA comments, Datadog events, task.completed messages) by reporter and result',

@@ -10,6 +10,8 @@ import { type ClaimStore, Deduplicator, MemoryClaimStore } from './dedup.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
 import { KubernetesDispatcher } from './dispatch/kubernetes-dispatcher.ts';
 import { LocalDispatcher } from './dispatch/local-dispatcher.ts';
+import { createEnrichment } from './enrichment/enrich-task.ts';
+import { enrichersFromConfig } from './enrichment/registry.ts';
 import { handleTask, type TaskPorts } from './handle-task.ts';
 import { type HealthServer, type ReadinessChecks, startHealthServer } from './health-server.ts';
 import { createKubernetesApi, loadKubeConfig } from './kubernetes/client-node-api.ts';
@@ -103,6 +105,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       keys: config.local.keys,
       upstreams: config.upstreams,
       path: config.local.path,
+      unsafeSharedUid: config.local.unsafeSharedUid,
       capacity,
       logger,
       onFinished: (finished: FinishedTask) => void sink.report(finished),
@@ -164,6 +167,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     capacity,
     capacityHoldMs: config.capacityHoldMs,
     metrics,
+    enrich: createEnrichment(enrichersFromConfig(config.enrichment, logger), config.enrichment, metrics),
   };
   const consumer = new TaskConsumer({
     url: config.rabbitmq.url,

@@ -103,7 +103,7 @@ describe('JobRenderer with the shipped templates', () => {
   it('gives the agent container its env and no secret', () => {
     const agent = container(renderer.render(request(), settings), 'agent');
     expect(agent.image).toBe('registry.example/anton-runner:1.2.3');
-    expect(agent.command).toEqual(['node', 'dist/main.js']);
+    expect(agent.command).toEqual(['tini', '--', 'node', 'dist/main.js']);
     expect(agent.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(agent.env).toEqual(agentEnv('4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d', 'python-backend', 'medium'));
     expect(agent.envFrom).toBeUndefined();
@@ -111,11 +111,15 @@ describe('JobRenderer with the shipped templates', () => {
       requests: { cpu: '500m', memory: '512Mi' },
       limits: { cpu: '2', memory: '2Gi' },
     });
+    // Root with three capabilities only: to run the agent's commands as AGENT_UID and kill them.
     expect(agent.securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       privileged: false,
-      capabilities: { drop: ['ALL'] },
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'KILL'] },
     });
     expect(agent.volumeMounts).toEqual([
       { name: 'context', mountPath: '/app/context', readOnly: true },
@@ -139,7 +143,7 @@ describe('JobRenderer with the shipped templates', () => {
     const secret = (key: string) => ({ secretKeyRef: { name: 'anton-secrets', key } });
     expect(proxy.restartPolicy).toBe('Always');
     expect(proxy.image).toBe('registry.example/anton-runner:1.2.3');
-    expect(proxy.command).toEqual(['node', 'dist/credential-proxy/main.js']);
+    expect(proxy.command).toEqual(['tini', '--', 'node', 'dist/credential-proxy/main.js']);
     expect(proxy.env).toEqual([
       { name: 'TASK_ID', value: '4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d' },
       { name: 'PROXY_PORT', value: '8181' },
@@ -149,8 +153,16 @@ describe('JobRenderer with the shipped templates', () => {
       { name: 'GITHUB_TOKEN', valueFrom: secret('github-token') },
       { name: 'GITHUB_API_URL', value: 'https://github.example/api/v3' },
     ]);
-    expect(proxy.startupProbe?.tcpSocket?.port).toBe(8181);
-    expect(proxy.securityContext?.readOnlyRootFilesystem).toBe(true);
+    // Run inside the container: the proxy listens on the pod's loopback, which a tcpSocket probe
+    // (sent to the pod IP) never reaches.
+    expect(proxy.startupProbe).toMatchObject({ exec: { command: ['node', 'dist/credential-proxy/probe.js'] } });
+    expect(proxy.startupProbe?.tcpSocket ?? proxy.startupProbe?.httpGet).toBeUndefined();
+    expect(proxy.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(proxy.volumeMounts).toEqual([{ name: 'proxy-tmp', mountPath: '/tmp' }]);
   });
 
@@ -178,6 +190,8 @@ describe('JobRenderer with the shipped templates', () => {
       'WORK_DIR',
       'HOME',
       'CREDENTIAL_PROXY_URL',
+      'AGENT_UID',
+      'AGENT_GID',
       'JAVA_TOOL_OPTIONS',
       'MAVEN_OPTS',
       'GRADLE_USER_HOME',

@@ -26,6 +26,8 @@ import { z } from 'zod';
 import { DnsLabel, ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 
 export const PROXY_PORT = 8181;
+/** The pod's unprivileged user and group (the images' USER, the pod's fsGroup): the agent's commands run as it. */
+export const AGENT_ID = 10001;
 export const WORK_DIR = '/app/workspace';
 
 /** Requests, limits, deadline and workspace size per complexity; medium is the original's sizing. */
@@ -191,6 +193,8 @@ export class JobRenderer {
       },
       proxy_port: PROXY_PORT,
       proxy_url: `http://127.0.0.1:${PROXY_PORT}`,
+      agent_uid: AGENT_ID,
+      agent_gid: AGENT_ID,
       context_dir: CONTEXT_DIR,
       context_path: CONTEXT_PATH,
       work_dir: WORK_DIR,

@@ -57,6 +57,20 @@ describe('resolveRepository', () => {
     expect(resolveRepository(task, config)).toMatchObject({ entry: orders, resolvedBy: 'sonar-project' });
   });
 
+  it("takes the task's base branch (what Sonar analysed) over the entry's", () => {
+    const task = makeTask({
+      source: 'sonarcloud',
+      external_id: 'acme_orders@release/2.x',
+      base_branch: 'release/2.x',
+      raw_payload: { project: { key: 'acme_orders' } },
+    });
+    expect(resolveRepository(task, config)).toMatchObject({ baseBranch: 'release/2.x', entry: orders });
+    expect(resolveRepository({ ...task, repository: 'https://github.com/acme/orders' }, config)).toMatchObject({
+      baseBranch: 'release/2.x',
+      resolvedBy: 'task',
+    });
+  });
+
   it('lets a repository named by the task win, in https form, keeping the matching entry settings', () => {
     const task = makeTask({ repository: 'git@github.com:acme/orders.git', labels: { project: 'WEB' } });
     expect(resolveRepository(task, config)).toEqual({

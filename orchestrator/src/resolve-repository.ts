@@ -18,7 +18,8 @@ const DATADOG_REPOSITORY_TAG = 'git.repository_url';
 /**
  * Which repository a task is about, in its https form (what the runner's proxy reaches): a repository named by the task (the payload, or Datadog's
  * `git.repository_url` tag) wins; otherwise the routing map by JIRA project, Datadog service or Sonar
- * project key. `undefined` means the task cannot be dispatched.
+ * project key. The task's own base branch (what Sonar analysed) wins over the entry's.
+ * `undefined` means the task cannot be dispatched.
  */
 export function resolveRepository(task: AgentTask, config: RoutingConfig): ResolvedRepository | undefined {
   const named: Array<[string | undefined, ResolvedBy]> = [
@@ -30,7 +31,7 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
     const url = candidate === undefined ? undefined : httpsRepository(candidate);
     if (url === undefined) continue;
     const entry = config.repositories.find((e) => sameRepository(e.url, url));
-    return { url, baseBranch: entry?.base_branch ?? 'main', ...(entry && { entry }), resolvedBy };
+    return { url, baseBranch: task.base_branch ?? entry?.base_branch ?? 'main', ...(entry && { entry }), resolvedBy };
   }
 
   const byKey = (
@@ -42,7 +43,7 @@ export function resolveRepository(task: AgentTask, config: RoutingConfig): Resol
       if (!key) continue;
       const entry = config.repositories.find((e) => e[selector].includes(key));
       const url = entry && httpsRepository(entry.url);
-      if (entry && url) return { url, baseBranch: entry.base_branch, entry, resolvedBy };
+      if (entry && url) return { url, baseBranch: task.base_branch ?? entry.base_branch, entry, resolvedBy };
     }
     return undefined;
   };

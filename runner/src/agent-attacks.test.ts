@@ -20,6 +20,16 @@ import { LIMITS } from './tools/output-limits.ts';
 // processes that outlive their command, and a flood of output.
 const TASK_ID = '7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 const KUBE_SECRET = 'kube-token-must-not-leak-4f1c';
+/** Every listening loopback port: a claim, then a pull request; prints the statuses (not the port). */
+const PROXY_HUNT = [
+  'const lines = require("fs").readFileSync("/proc/net/tcp", "utf8").trim().split("\\n").slice(1);',
+  'const ports = lines.map((l) => l.trim().split(/\\s+/)).filter((f) => f[3] === "0A").map((f) => parseInt(f[1].split(":")[1], 16));',
+  'const post = (body, headers = {}) => ({ method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(2000) });',
+  '(async () => { for (const port of new Set(ports)) { const url = "http://127.0.0.1:" + port; try {',
+  'const claim = await fetch(url + "/anton/claim", post({ branch: "fix/main" }, { "x-anton-proxy-key": "a".repeat(43) }));',
+  'const pull = await fetch(url + "/github/repos/acme/sample-shop/pulls", post({ title: "pwned", head: "fix/EVIL-2", base: "main" }));',
+  'console.log("claim=" + claim.status + " pull=" + pull.status); } catch {} } })();',
+].join(' ');
 
 describe('the agent as attacker (node src/main.ts with its credential proxy)', () => {
   let h: RunnerHarness;
@@ -62,6 +72,8 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
           "(env -i setsid sh -c 'echo $$ > daemon.pid; sleep 2; echo pwned > src/after-review.js' >/dev/null 2>&1 &) ; sleep 0.3",
       }),
       use('run_shell_command', { command: "head -c 100000000 /dev/zero | tr '\\0' a; echo THE-END" }),
+      // It finds the proxy through /proc/net/tcp, tries to claim it and to open a pull request.
+      use('run_shell_command', { command: `node -e '${PROXY_HUNT}'` }),
       use('edit_file', { path: 'src/pricing.js', old_text: 'price * percent;', new_text: 'price * (percent / 100);' }),
       use('submit_changes', { summary: 'Apply the discount as a percentage' }),
     );
@@ -83,7 +95,7 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
 
     expect(run.exitCode, run.stderr).toBe(0);
     const results = toolResults(h);
-    expect(results).toHaveLength(8);
+    expect(results).toHaveLength(9);
     const all = results.join('\n');
     for (const secret of [...secrets, proxy.url, `:${new URL(proxy.url).port}`]) expect(all).not.toContain(secret);
     // The commands ran: the agent saw its own environment, and was refused the others'.
@@ -98,6 +110,11 @@ describe('the agent as attacker (node src/main.ts with its credential proxy)', (
     // The flood was cut and kept small; the runner carried on.
     expect(results[6]?.length).toBeLessThan(LIMITS.shellOutputChars + 1_000);
     expect(results[6]).toMatch(/dropped|omitted|output limit/i);
+
+    // The proxy refused both: it is claimed by the runner, and the agent has no key.
+    expect(results[7]).toContain('claim=409 pull=403');
+    expect(results[7]).not.toMatch(/pull=20\d/);
+    expect(h.github.pulls('acme', 'sample-shop').filter((p) => p.title === 'pwned')).toEqual([]);
 
     // The daemon died with its command, long before the review; only the reviewed fix was pushed.
     const daemon = Number((await readFile(pidFile, 'utf8')).trim());

@@ -35,6 +35,15 @@ describe('loadConfig', () => {
     expect(config.coder.maxTurns).toBe(3);
   });
 
+  it("reads the agent's uid and gid and the shared-uid opt-in", () => {
+    const proxied = { CREDENTIAL_PROXY_URL: 'http://127.0.0.1:1' };
+    expect(loadConfig(proxied).agent).toEqual({ uid: undefined, gid: undefined, unsafeSharedUid: false });
+    expect(
+      loadConfig({ ...proxied, AGENT_UID: '10001', AGENT_GID: '10001', LOCAL_RUNNER_UNSAFE_SHARED_UID: 'true' }).agent,
+    ).toEqual({ uid: 10001, gid: 10001, unsafeSharedUid: true });
+    expect(() => loadConfig({ ...proxied, AGENT_UID: '0' })).toThrow(/AGENT_UID/);
+  });
+
   it('rejects nonsense numbers', () => {
     expect(() => loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:1', SHELL_TIMEOUT: 'soon' })).toThrow(
       /SHELL_TIMEOUT/,

@@ -33,6 +33,12 @@ const Env = z
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: env.optional.pipe(url.optional()),
 
+    /** The agent's uid and gid when the runner runs as root (the pod's 10001); unset: random, unused ones. */
+    AGENT_UID: z.coerce.number().int().min(1).max(4_294_967_294).optional(),
+    AGENT_GID: z.coerce.number().int().min(1).max(4_294_967_294).optional(),
+    /** A runner that is not root cannot give the agent a uid of its own; it refuses to run unless this is set. */
+    LOCAL_RUNNER_UNSAFE_SHARED_UID: env.flag,
+
     MAX_CODER_TURNS: env.int(15, 1),
     SHELL_TIMEOUT: env.int(120, 1),
     MAX_REVIEW_REJECTIONS: env.int(3, 1),
@@ -99,6 +105,7 @@ export function loadConfig(source: Record<string, string | undefined>) {
     },
     reviewer: { model: vars.OPENAI_MODEL, maxRejections: vars.MAX_REVIEW_REJECTIONS },
     shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, inherited },
+    agent: { uid: vars.AGENT_UID, gid: vars.AGENT_GID, unsafeSharedUid: vars.LOCAL_RUNNER_UNSAFE_SHARED_UID },
     api: { maxRetries: vars.API_MAX_RETRIES, timeoutMs: vars.API_TIMEOUT_SECONDS * 1000 },
   };
 }

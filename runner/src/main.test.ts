@@ -24,14 +24,16 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
 
   beforeAll(async () => {
     h = await startRunnerHarness();
-    proxy = await startHarnessProxy(h, TASK_ID);
   });
   afterAll(async () => {
     await proxy?.stop();
     await h.close();
   });
 
+  /** One run with a proxy of its own, as each Job's pod has: a proxy serves the first runner to claim it. */
   async function proxyRun(contextOverrides: Record<string, unknown>, env: Record<string, string> = {}) {
+    await proxy?.stop();
+    proxy = await startHarnessProxy(h, TASK_ID);
     const workDir = h.workDir();
     const terminationLog = join(h.tmp.path, `termination-${Date.now()}.json`);
     const run = await runRunnerProcess({
@@ -143,6 +145,25 @@ describe('runner entry point (node src/main.ts, as the image runs it)', () => {
       const content = await readFile(file, 'latin1');
       for (const secret of h.secrets) expect(content.includes(secret), `${secret} in ${file}`).toBe(false);
     }
+  });
+
+  it('refuses to run as a user that cannot give the agent a uid of its own (not root)', async () => {
+    const before = h.anthropic.requests.length;
+    const run = await runRunnerProcess(
+      {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        TASK_ID,
+        CONTEXT_PATH: await h.writeContext({ issue_id: 'NONROOT-1' }),
+        WORK_DIR: h.workDir(),
+        CREDENTIAL_PROXY_URL: 'http://127.0.0.1:9',
+      },
+      { uid: 54321 },
+    );
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.lines.at(-1)).toMatchObject({
+      result: { status: 'failed', reason: expect.stringMatching(/not root.*LOCAL_RUNNER_UNSAFE_SHARED_UID=true/) },
+    });
+    expect(h.anthropic.requests.length).toBe(before);
   });
 
   it('reports an invalid configuration in the termination log and exits 2', async () => {

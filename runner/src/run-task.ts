@@ -8,6 +8,7 @@ import type { RunnerConfig } from './config.ts';
 import { loadContext } from './context.ts';
 import { isPermanentFailure, PermanentFailure } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { claimProxy } from './proxy-claim.ts';
 import type { Reviewer } from './reviewer/reviewer.ts';
 import type { ReviewVerdict } from './reviewer/verdict.ts';
 import { type OutcomeFacts, outcome, type RunOutcome } from './run-outcome.ts';
@@ -23,7 +24,7 @@ import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
 import { CODER_TOOLS } from './tools/registry.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
-import { gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
+import { type GitAccessMode, gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
 import { gitEnvironment } from './workspace/run-git.ts';
 import { Workspace } from './workspace/workspace.ts';
 
@@ -36,6 +37,8 @@ export interface RunDependencies {
   signal?: AbortSignal;
   /** Set when the runner runs as root: the agent's commands and git run as this user. */
   agentUser?: AgentUser;
+  /** Proxy mode: the run's key, with which the runner claims its credential proxy and calls it. */
+  proxyKey?: string;
 }
 
 /** What the run has learned so far, for the result whatever way it ends. */
@@ -93,10 +96,19 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
   const branch = branchNameFor(context.issue_id);
   progress.branch = branch;
   if (agentUser) await assertReachableByAgent(config.workDir);
+  let gitMode: GitAccessMode;
+  if (config.git.kind === 'proxy') {
+    if (!deps.proxyKey) throw new PermanentFailure('proxy mode needs the run key');
+    // Before any agent process exists: the first claim is the runner's.
+    await claimProxy(config.git.proxyUrl, deps.proxyKey, branch);
+    gitMode = { ...config.git, proxyKey: deps.proxyKey };
+  } else {
+    gitMode = config.git;
+  }
   const workspace = await Workspace.clone({
     dir: config.workDir,
     privateDir: config.stateDir,
-    access: gitAccessFor(context.repo_url, config.git),
+    access: gitAccessFor(context.repo_url, gitMode),
     baseBranch: context.base_branch,
     branch,
     env: gitEnvironment(config.shell.inherited),
@@ -131,7 +143,11 @@ async function codeReviewSubmit(
     model: config.coder.model,
     maxTokens: config.coder.maxTokens,
     maxTurns: config.coder.maxTurns,
-    systemPrompt: buildSystemPrompt(context, { templateId: config.templateId, complexity: config.complexity }),
+    systemPrompt: buildSystemPrompt(context, {
+      templateId: config.templateId,
+      complexity: config.complexity,
+      baseSha: workspace.baseSha,
+    }),
     tools: CODER_TOOLS,
     toolContext: {
       guard,

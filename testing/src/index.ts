@@ -13,5 +13,6 @@ export * from './local-ports.ts';
 export * from './openai/fake-openai.ts';
 export * from './rabbitmq.ts';
 export * from './service-process.ts';
+export * from './sonar/fake-sonar.ts';
 export * from './tcp-proxy.ts';
 export * from './wait-for.ts';

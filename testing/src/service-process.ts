@@ -22,6 +22,8 @@ export interface ServiceProcessOptions {
   entry: string;
   /** Node's own options (default `--conditions=source`, which the workspace's sources need). */
   nodeArgs?: string[];
+  /** A command that execs node in the end (e.g. one that enters namespaces and drops privileges): its argv. */
+  launcher?: string[];
   args?: string[];
   /** The process's whole environment: nothing of the test's own is inherited. */
   env: Record<string, string>;
@@ -92,15 +94,18 @@ export class ServiceProcess {
     const fd = logFile ? openSync(logFile, 'a') : undefined;
     let child: ChildProcess;
     try {
-      child = spawn(
+      const node = [
         process.execPath,
-        [...(options.nodeArgs ?? ['--conditions=source']), options.entry, ...(options.args ?? [])],
-        {
-          cwd: options.cwd ?? REPO_ROOT,
-          env: options.env,
-          stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
-        },
-      );
+        ...(options.nodeArgs ?? ['--conditions=source']),
+        options.entry,
+        ...(options.args ?? []),
+      ];
+      const [file = process.execPath, ...argv] = [...(options.launcher ?? []), ...node];
+      child = spawn(file, argv, {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: options.env,
+        stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
+      });
     } finally {
       // The child holds its own copy of the descriptor.
       if (fd !== undefined) closeSync(fd);

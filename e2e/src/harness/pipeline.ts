@@ -25,6 +25,7 @@ import {
   FakeJira,
   FakeKubernetes,
   FakeOpenAI,
+  FakeSonar,
   type GitHttpServer,
   type KubeObject,
   type LogLine,
@@ -60,7 +61,7 @@ export interface WebhookReply {
 /**
  * The whole system on this machine: the ingester and the orchestrator as processes started from
  * their entry points, the real broker (a vhost of its own), the fakes (Anthropic, OpenAI, GitHub,
- * Kubernetes, Jira, Datadog), the sample repository behind a token-checking git server, a routing
+ * Kubernetes, Jira, Datadog, Sonar), the sample repository behind a token-checking git server, a routing
  * config mapping SHOP / sample-shop / acme_sample-shop to it, and a kubelet running the runner pods.
  * The LLM fakes are scripted to fix the sample project (`scriptSampleFix`); tests may re-script them.
  * The orchestrator reports outcomes to FakeJira and FakeDatadog; `outcomes` holds task.completed.
@@ -75,6 +76,8 @@ export class Pipeline {
   kubernetes!: FakeKubernetes;
   jira!: FakeJira;
   datadog!: FakeDatadog;
+  /** The SonarCloud Web API the orchestrator enriches Sonar tasks from; project acme_sample-shop exists. */
+  sonar!: FakeSonar;
   sample!: SampleRepo;
   gitServer!: GitHttpServer;
   /** The sample repository's clone URL (http, on the git server). */
@@ -109,18 +112,29 @@ export class Pipeline {
   async #start(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'anton-e2e-'));
     this.sample = await createSampleRepo();
-    [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog, this.gitServer] =
-      await Promise.all([
-        createTestVhost(this.options.label ?? 'e2e'),
-        FakeAnthropic.start(),
-        FakeOpenAI.start(),
-        FakeGitHub.start({ token: GITHUB_TOKEN }),
-        FakeKubernetes.start(),
-        FakeJira.start(),
-        FakeDatadog.start(),
-        startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN }),
-      ]);
+    [
+      this.vhost,
+      this.anthropic,
+      this.openai,
+      this.github,
+      this.kubernetes,
+      this.jira,
+      this.datadog,
+      this.sonar,
+      this.gitServer,
+    ] = await Promise.all([
+      createTestVhost(this.options.label ?? 'e2e'),
+      FakeAnthropic.start(),
+      FakeOpenAI.start(),
+      FakeGitHub.start({ token: GITHUB_TOKEN }),
+      FakeKubernetes.start(),
+      FakeJira.start(),
+      FakeDatadog.start(),
+      FakeSonar.start(),
+      startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN }),
+    ]);
     this.github.addRepository('acme', 'sample-shop', { bareDir: this.sample.bareDir });
+    this.sonar.addProject(SAMPLE_KEYS.sonarProject);
     this.repoUrl = this.gitServer.repoUrl(this.sample.name);
     scriptSampleFix(this.anthropic, this.openai);
     this.routingConfigPath = join(this.#dir, 'routing.yaml');
@@ -143,6 +157,9 @@ export class Pipeline {
       this.kubelet = new Kubelet({
         kubernetes: this.kubernetes,
         namespace: NAMESPACE,
+        // What the pods reach outside themselves: the upstreams the Jobs are rendered with (a test
+        // may point one at a fault proxy) and the git server.
+        hostPorts: this.#podUpstreams().map((url) => Number(new URL(url).port)),
         secrets: {
           [SECRET_NAME]: {
             [SECRET_KEYS.anthropicApiKey]: this.anthropic.apiKey,
@@ -152,6 +169,13 @@ export class Pipeline {
         },
       });
     }
+  }
+
+  /** The URLs a runner pod talks to: the credential proxy's upstreams and the repository. */
+  #podUpstreams(): string[] {
+    const env = this.orchestratorEnv();
+    const upstreams = [env.ANTHROPIC_BASE_URL, env.OPENAI_BASE_URL, env.GITHUB_API_URL, this.repoUrl];
+    return upstreams.filter((url): url is string => url !== undefined);
   }
 
   /** The secrets the runner pods get through `anton-secrets`, for tests that look for leaks. */
@@ -189,6 +213,9 @@ export class Pipeline {
       JIRA_API_TOKEN: this.jira.apiToken,
       DATADOG_API_KEY: this.datadog.apiKey,
       DATADOG_API_URL: this.datadog.url,
+      DATADOG_APP_KEY: this.datadog.appKey,
+      SONAR_TOKEN: this.sonar.token,
+      SONAR_URL: this.sonar.url,
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
       SHUTDOWN_TIMEOUT_MS: '5000',
@@ -290,7 +317,15 @@ export class Pipeline {
     await attempt(() => this.ingester?.stop());
     await attempt(() => this.orchestrator?.stop());
     await attempt(() => this.outcomes?.close());
-    for (const fake of [this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog]) {
+    for (const fake of [
+      this.anthropic,
+      this.openai,
+      this.github,
+      this.kubernetes,
+      this.jira,
+      this.datadog,
+      this.sonar,
+    ]) {
       await attempt(() => fake?.close());
     }
     await attempt(() => this.gitServer?.close());

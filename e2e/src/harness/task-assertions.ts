@@ -47,7 +47,7 @@ export async function expectRunAsTheJobSays(
 ): Promise<void> {
   const agent = run.agent;
   if (!agent) throw new Error(`no agent container ran for ${taskId}`);
-  expect(agent.command).toEqual(['node', 'dist/main.js']);
+  expect(agent.command).toEqual(['tini', '--', 'node', 'dist/main.js']);
   expect(agent.env).toMatchObject({
     TASK_ID: taskId,
     TEMPLATE_ID: plan.template_id,
@@ -62,7 +62,7 @@ export async function expectRunAsTheJobSays(
   expect(context.task?.task_id).toBe(taskId);
   // The keys reached the credential proxy from anton-secrets, and the agent not at all.
   const [proxy] = run.sidecars;
-  expect(proxy?.command).toEqual(['node', 'dist/credential-proxy/main.js']);
+  expect(proxy?.command).toEqual(['tini', '--', 'node', 'dist/credential-proxy/main.js']);
   expect(proxy?.env).toMatchObject({
     ANTHROPIC_API_KEY: pipeline.anthropic.apiKey,
     OPENAI_API_KEY: pipeline.openai.apiKey,

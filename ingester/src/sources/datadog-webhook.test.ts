@@ -71,6 +71,22 @@ describe('datadog normalization', () => {
     });
   });
 
+  it("carries a log monitor's $LOGS_SAMPLE, the query and the host of the recommended payload", () => {
+    const draft = normalizeDatadog(
+      parse({
+        ...templated,
+        alert_query: 'logs("service:checkout status:error").index("*").rollup("count").last("5m") > 10',
+        hostname: 'checkout-7f9c',
+        logs_sample: '| Timestamp | Message |\n| 14:00:01 | TypeError: total is undefined at cart.js:12 |',
+      }),
+    );
+    expect(draft.description).toContain('Query: logs("service:checkout status:error")');
+    expect(draft.description).toContain('Host: checkout-7f9c');
+    expect(draft.description).toMatch(/Logs sample \(from the alert\):\n\| Timestamp \| Message \|\n.*cart\.js:12/);
+    // A metric monitor renders $LOGS_SAMPLE empty: nothing is added.
+    expect(normalizeDatadog(parse({ ...templated, logs_sample: '' })).description).not.toContain('Logs sample');
+  });
+
   it('keys the incident on the cycle, else the monitor and its group (in any order), else the event', () => {
     const { alert_cycle_key: _, ...noCycle } = templated;
     expect(normalizeDatadog(parse(noCycle)).dedup_key).toBe('datadog:monitor:221164084:env:prod,service:checkout');

@@ -7,7 +7,8 @@ import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './
  * Datadog sends whatever template the user wrote, all values as strings. These are the keys read:
  * the default template's (`id`, `title`, `body`, `event_type`, ...) plus those a template should add
  * (see FACTS.md): `alert_id`, `alert_cycle_key`, `alert_transition` (or `transition`), `alert_type`,
- * `alert_priority`, `alert_status`, `alert_scope`, `tags`, `link`, and optionally `repository`.
+ * `alert_priority`, `alert_status`, `alert_scope`, `tags`, `link`, `logs_sample` (`$LOGS_SAMPLE`: the
+ * log lines of a log monitor), `alert_query`, `hostname`, and optionally `repository`.
  * `priority` is the *event* priority (normal/low), not a P-level, so it is not read.
  */
 // Datadog renders a variable it has no value for as an empty string: that is "absent" here.
@@ -33,6 +34,9 @@ export const DatadogPayload = z
     tags: z.union([value, z.array(z.string())]),
     link: value,
     repository: value,
+    logs_sample: value,
+    alert_query: value,
+    hostname: value,
   })
   .superRefine((payload, ctx) => {
     if (!payload.id && !payload.event_id && !payload.alert_id) {
@@ -144,6 +148,8 @@ export function normalizeDatadog(payload: DatadogPayload): TaskDraft {
   const details = [
     transition(payload) && `Transition: ${transition(payload)}`,
     payload.alert_scope && `Scope: ${payload.alert_scope}`,
+    payload.alert_query && `Query: ${payload.alert_query}`,
+    payload.hostname && `Host: ${payload.hostname}`,
     tags.length > 0 && `Tags: ${tags.join(', ')}`,
     url && `Link: ${url}`,
   ].filter(Boolean);
@@ -152,7 +158,14 @@ export function normalizeDatadog(payload: DatadogPayload): TaskDraft {
     title,
     priority: datadogPriority(payload),
     event: payload.event_type ?? transition(payload),
-    description: [title, text, details.join('\n')].filter(Boolean).join('\n\n'),
+    description: [
+      title,
+      text,
+      details.join('\n'),
+      payload.logs_sample && `Logs sample (from the alert):\n${payload.logs_sample}`,
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
     url,
     labels,
     dedup_key: datadogDedupKey(payload, externalId),

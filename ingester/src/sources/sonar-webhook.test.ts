@@ -10,13 +10,14 @@ const parse = (body: unknown) => SonarPayload.parse(body);
 describe('sonar normalization', () => {
   it('describes the failed conditions of the gate, not the passing or valueless ones', () => {
     expect(normalizeSonar(parse(failingGate))).toEqual({
-      external_id: 'AYi_1w1fcGD_RU1S5-r_',
+      external_id: 'Username_Test_Python_App@master',
       title: 'SonarCloud analysis: Test_Python_App',
       priority: 'P2',
       event: 'quality_gate_error',
       description: [
         'Quality gate "My Quality Gate" is ERROR on project Test_Python_App (Username_Test_Python_App), branch master.',
         'Revision: 575718d8287cd09630ff0ff9aa4bb8570ea4ef29',
+        'Analysis task: AYi_1w1fcGD_RU1S5-r_',
         'Failed conditions:',
         '- code_smells is 217 (ERROR: must not be GREATER_THAN 5)',
         '- ncloc is 8435 (ERROR: must not be GREATER_THAN 20)',
@@ -25,6 +26,7 @@ describe('sonar normalization', () => {
       url: 'https://sonarcloud.io/dashboard?id=Username_Test_Python_App',
       labels: { project: 'Username_Test_Python_App', branch: 'master', quality_gate: 'ERROR' },
       dedup_key: 'sonar:Username_Test_Python_App:branch:master',
+      base_branch: 'master',
     });
   });
 
@@ -34,7 +36,10 @@ describe('sonar normalization', () => {
       branch: { name: '42', type: 'PULL_REQUEST', url: 'https://sonarcloud.io/summary?pullRequest=42' },
       properties: { 'sonar.analysis.repository': 'https://github.com/acme/app.git' },
     };
-    expect(normalizeSonar(parse(pr))).toMatchObject({
+    const draft = normalizeSonar(parse(pr));
+    expect(draft.base_branch).toBeUndefined();
+    expect(draft).toMatchObject({
+      external_id: 'Username_Test_Python_App@pr-42',
       labels: { project: 'Username_Test_Python_App', pull_request: '42', quality_gate: 'ERROR' },
       dedup_key: 'sonar:Username_Test_Python_App:pr:42',
       url: 'https://sonarcloud.io/summary?pullRequest=42',

@@ -1,4 +1,4 @@
-import type { Priority } from '@anton/contracts';
+import { BranchName, type Priority } from '@anton/contracts';
 import { z } from 'zod';
 import { headerValue, hmacSha256Hex, sharedSecretMatches, verifyHmacSha256 } from '../webhook-auth.ts';
 import { interpretWith, type TaskDraft, textValue, type WebhookSource } from './webhook-source.ts';
@@ -60,13 +60,35 @@ export function sonarPriority(payload: SonarPayload): Priority {
   return byGate[payload.qualityGate?.status ?? ''] ?? 'P3';
 }
 
-function where(payload: SonarPayload): { text: string; label: Record<string, string>; key: string } {
-  const { branch } = payload;
-  if (!branch) return { text: '', label: {}, key: '' };
+interface Analysed {
+  text: string;
+  label: Record<string, string>;
+  key: string;
+  /** What the task is called (`<project>@<branch>`, `<project>@pr-<key>`): the runner's branch and PR title read it. */
+  id: string;
+  /** A branch analysis is cloned and fixed on that branch; a PR's head branch only the Sonar API knows. */
+  baseBranch?: string;
+}
+
+function where(payload: SonarPayload): Analysed {
+  const { branch, project } = payload;
+  if (!branch) return { text: '', label: {}, key: '', id: project.key };
   if (branch.type === 'PULL_REQUEST') {
-    return { text: `, pull request ${branch.name}`, label: { pull_request: branch.name }, key: `:pr:${branch.name}` };
+    return {
+      text: `, pull request ${branch.name}`,
+      label: { pull_request: branch.name },
+      key: `:pr:${branch.name}`,
+      id: `${project.key}@pr-${branch.name}`,
+    };
   }
-  return { text: `, branch ${branch.name}`, label: { branch: branch.name }, key: `:branch:${branch.name}` };
+  const valid = BranchName.safeParse(branch.name);
+  return {
+    text: `, branch ${branch.name}`,
+    label: { branch: branch.name },
+    key: `:branch:${branch.name}`,
+    id: `${project.key}@${branch.name}`,
+    ...(valid.success && { baseBranch: valid.data }),
+  };
 }
 
 export function normalizeSonar(payload: SonarPayload): TaskDraft {
@@ -77,6 +99,7 @@ export function normalizeSonar(payload: SonarPayload): TaskDraft {
   const lines = [
     `Quality gate "${qualityGate?.name ?? 'default'}" is ${gateStatus} on project ${project.name ?? project.key} (${project.key})${place.text}.`,
     payload.revision && `Revision: ${payload.revision}`,
+    payload.taskId && `Analysis task: ${payload.taskId}`,
     failed.length > 0 && 'Failed conditions:',
     ...failed.map(
       (c) =>
@@ -88,7 +111,7 @@ export function normalizeSonar(payload: SonarPayload): TaskDraft {
     ? `${payload.serverUrl}/dashboard?id=${encodeURIComponent(project.key)}`
     : undefined;
   return {
-    external_id: payload.taskId ?? project.key,
+    external_id: place.id,
     title: `SonarCloud analysis: ${project.name ?? project.key}`,
     priority: sonarPriority(payload),
     event: `quality_gate_${gateStatus.toLowerCase()}`,
@@ -97,6 +120,7 @@ export function normalizeSonar(payload: SonarPayload): TaskDraft {
     labels: { project: project.key, ...place.label, quality_gate: gateStatus },
     dedup_key: `sonar:${project.key}${place.key}`,
     repository: typeof repository === 'string' && repository !== '' ? repository : undefined,
+    ...(place.baseBranch !== undefined && { base_branch: place.baseBranch }),
   };
 }
 

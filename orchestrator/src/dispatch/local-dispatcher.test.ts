@@ -230,6 +230,26 @@ describe('LocalDispatcher', () => {
     );
   });
 
+  it('refuses to start a runner when not root: the agent would share its uid and read the keys', async () => {
+    const nonRoot = track(new LocalDispatcher({ ...options(), euid: 1000 }));
+    const req = request();
+    const failure = nonRoot.dispatch(req, logger());
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow(/not root.*LOCAL_RUNNER_UNSAFE_SHARED_UID=true/);
+    expect(await nonRoot.status(req.task.task_id)).toBe('missing');
+    await expect(readFile(join(records, `${req.task.task_id}.json`))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('starts it when not root only with LOCAL_RUNNER_UNSAFE_SHARED_UID, warning at start and per run', async () => {
+    const unsafe = track(new LocalDispatcher({ ...options(), euid: 1000, unsafeSharedUid: true }));
+    expect(logLines.filter((line) => String(line.msg).startsWith('UNSAFE'))).toHaveLength(1);
+    const req = request();
+    await unsafe.dispatch(req, logger());
+    await waitFor(async () => (await unsafe.status(req.task.task_id)) === 'done', { what: 'the runner' });
+    expect(logLines.filter((line) => String(line.msg).startsWith('UNSAFE'))).toHaveLength(2);
+    expect((await recordOf(req.task.task_id)).env.LOCAL_RUNNER_UNSAFE_SHARED_UID).toBe('true');
+  });
+
   it('fails retryably when the proxy cannot start', async () => {
     const broken = new LocalDispatcher({
       runnerDir: join(records, 'no-runner-here'),

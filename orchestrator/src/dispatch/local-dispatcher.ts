@@ -27,6 +27,13 @@ export interface LocalDispatcherOptions {
   upstreams: Partial<Record<UpstreamName, string>>;
   /** PATH for the children (git, node); nothing else of the orchestrator's environment reaches them. */
   path: string;
+  /**
+   * Run runners although this process is not root (LOCAL_RUNNER_UNSAFE_SHARED_UID): they cannot
+   * give the agent a uid of its own, so the agent runs as this user and can read its keys.
+   */
+  unsafeSharedUid?: boolean;
+  /** This process's effective uid (a test's stand-in); default process.geteuid(). */
+  euid?: number | undefined;
   capacity: Capacity;
   logger: Logger;
   /** How long the proxy may take to listen. */
@@ -53,6 +60,12 @@ export class LocalDispatcher implements Dispatcher {
 
   constructor(options: LocalDispatcherOptions) {
     this.#options = options;
+    if (this.#sharesUid() && options.unsafeSharedUid) options.logger.warn(SHARED_UID_WARNING);
+  }
+
+  /** Not root: a runner started from here cannot run its agent as another uid. */
+  #sharesUid(): boolean {
+    return ('euid' in this.#options ? this.#options.euid : process.geteuid?.()) !== 0;
   }
 
   runnerName(taskId: string): string {
@@ -68,6 +81,14 @@ export class LocalDispatcher implements Dispatcher {
     this.#report();
 
     const logger = parentLogger.child({ runner: runnerName });
+    if (this.#sharesUid()) {
+      if (!this.#options.unsafeSharedUid) {
+        this.#runs.delete(runnerName);
+        this.#report();
+        throw new PermanentError(SHARED_UID_REFUSAL);
+      }
+      logger.warn(SHARED_UID_WARNING);
+    }
     const dir = await mkdtemp(join(tmpdir(), 'anton-run-'));
     // Searchable by others: a runner started as root runs its agent as a uid of its own, which must
     // reach the workspace in here (runner/src/shell/agent-user.ts).
@@ -98,6 +119,7 @@ export class LocalDispatcher implements Dispatcher {
           HOME: paths.home,
           CREDENTIAL_PROXY_URL: `http://127.0.0.1:${port}`,
           TERMINATION_LOG: paths.terminationLog,
+          ...(this.#options.unsafeSharedUid ? { LOCAL_RUNNER_UNSAFE_SHARED_UID: 'true' } : {}),
         },
         logger,
       );
@@ -229,6 +251,14 @@ export class LocalDispatcher implements Dispatcher {
     this.#options.capacity.update(active, this.#runs.keys());
   }
 }
+
+const SHARED_UID_REFUSAL =
+  'cannot start the local runner: the orchestrator is not root, so its runner would run the agent as ' +
+  "this user, which can read this process's keys (/proc/<pid>/environ): run it as root (the runner " +
+  'then gives the agent a uid of its own), or set LOCAL_RUNNER_UNSAFE_SHARED_UID=true to accept that';
+const SHARED_UID_WARNING =
+  'UNSAFE: LOCAL_RUNNER_UNSAFE_SHARED_UID=true and the orchestrator is not root: local runners run the ' +
+  "agent as this user, which can read every key of this user's processes";
 
 /** The last lines each child wrote, to explain an early exit. */
 interface ChildOutput {

@@ -40,6 +40,15 @@ async function deliver(reporter: ReturnType<typeof jiraReporter>, task: Finished
 }
 
 describe('the JIRA reporter', () => {
+  it('comments with a Data Center personal access token as Bearer when one is configured', async () => {
+    await jira.close();
+    jira = await FakeJira.start({ email: 'anton@acme.test', apiToken: 'atl-secret', bearerToken: 'dc-pat' });
+    jira.addIssue('ORD-42');
+    await deliver(jiraReporter({ ...config(), apiToken: 'unused', authorization: 'Bearer dc-pat' }), finished());
+    expect(jira.comments('ORD-42')).toHaveLength(1);
+    expect(jira.received(/\/comment$/, 'POST')[0]?.headers.authorization).toBe('Bearer dc-pat');
+  });
+
   it('comments the PR link on the issue through REST v2, with basic auth', async () => {
     const task = finished();
     await deliver(jiraReporter(config()), task);

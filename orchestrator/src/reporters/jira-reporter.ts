@@ -12,6 +12,8 @@ export interface JiraReporterConfig {
   doneLabel?: string | undefined;
   /** The transition (by name, or by the status it leads to) applied when a pull request was opened. */
   transition?: string | undefined;
+  /** Replaces Basic auth: `Bearer <token>` for a Data Center personal access token (JIRA_AUTH=bearer). */
+  authorization?: string;
 }
 
 interface Transition {
@@ -29,7 +31,10 @@ interface Transition {
  */
 export function jiraReporter(config: JiraReporterConfig): Reporter {
   const api = `${config.baseUrl.replace(/\/+$/, '')}/rest/api/2`;
-  const headers = { authorization: `Basic ${Buffer.from(`${config.email}:${config.apiToken}`).toString('base64')}` };
+  const headers = {
+    authorization:
+      config.authorization ?? `Basic ${Buffer.from(`${config.email}:${config.apiToken}`).toString('base64')}`,
+  };
 
   return {
     name: 'jira',

@@ -9,6 +9,8 @@ const TASK_TEXT_CHARS = 20_000;
 export interface PromptPlan {
   templateId?: string | undefined;
   complexity?: string | undefined;
+  /** The commit the clone's base branch is at, to compare with the commit the alert's service runs. */
+  baseSha?: string | undefined;
 }
 
 /** The delimiters of the untrusted part; occurrences inside the data are defused. */
@@ -19,8 +21,19 @@ function defuse(text: string): string {
   return text.replace(/<\s*\/?\s*task_data\s*>/gi, '[task_data tag removed]');
 }
 
+/** Head and tail kept: a stack trace's last lines, or the enrichment at the end, say as much as its first. */
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n[… ${text.length - max} more characters not shown]`;
+  if (text.length <= max) return text;
+  const half = Math.floor(max / 2);
+  return `${text.slice(0, half)}\n[… ${text.length - 2 * half} more characters not shown …]\n${text.slice(-half)}`;
+}
+
+/** Told only when both are known: the deployed code is not what the branch holds now. */
+function deployedSection(context: RunnerContext, plan: PromptPlan): string {
+  const deployed = context.task?.deployed_commit?.toLowerCase();
+  const head = plan.baseSha?.toLowerCase();
+  if (!deployed || !head || head.startsWith(deployed) || deployed.startsWith(head)) return '';
+  return `\n\n## Deployed code differs from the branch\nThe alerting service runs commit ${deployed}, but ${context.base_branch} is now at ${head}. The error may already be fixed, or the code may have moved: compare with \`git log\` / \`git diff ${deployed.slice(0, 12)} HEAD\` where that commit is available (the clone is shallow), and say so in your summary if the problem is gone.`;
 }
 
 function planSection(context: RunnerContext, plan: PromptPlan): string {
@@ -36,7 +49,7 @@ function planSection(context: RunnerContext, plan: PromptPlan): string {
   const instructions = context.instructions
     ? `\n\n## Instructions from the repository's maintainers\n${context.instructions}`
     : '';
-  return `## Plan\n${lines.join('\n')}${instructions}`;
+  return `## Plan\n${lines.join('\n')}${instructions}${deployedSection(context, plan)}`;
 }
 
 function taskData(context: RunnerContext): string {
@@ -46,8 +59,13 @@ function taskData(context: RunnerContext): string {
     lines.push(`Source: ${task.source}, priority ${task.priority}`);
     lines.push(`Title: ${task.title}`);
     if (task.url) lines.push(`Link: ${task.url}`);
+    if (task.deployed_commit) lines.push(`Deployed commit: ${task.deployed_commit}`);
   }
-  if (context.plan?.context_summary) lines.push(`Router's summary: ${context.plan.context_summary}`);
+  if (context.plan?.context_summary) {
+    lines.push(
+      `Router's guess (from the task text alone, not checked against the repository): ${context.plan.context_summary}`,
+    );
+  }
   lines.push('Description:', cut(context.task_description, TASK_TEXT_CHARS));
   return `${OPEN}\n${defuse(lines.join('\n'))}\n${CLOSE}`;
 }

@@ -1,7 +1,19 @@
 import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 
-const url = z.url({ protocol: /^https?$/ });
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Where a key goes: https, or http only to this machine (the fakes of the tests). */
+const url = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const { protocol, hostname } = new URL(value);
+  return protocol === 'https:' || LOOPBACK.test(hostname);
+}, 'must be https (http only to a loopback address): the proxy sends a key there');
+
+/** The git host of a GitHub API: github.com for api.github.com, the host itself for GitHub Enterprise Server. */
+export function gitHostOf(apiUrl: string): string {
+  const { hostname } = new URL(apiUrl);
+  return hostname.toLowerCase() === 'api.github.com' ? 'github.com' : hostname.toLowerCase();
+}
 
 /** The proxy is the only holder of the keys: without one it cannot do its job, so say so plainly. */
 const key = (what: string) =>
@@ -29,6 +41,16 @@ const Env = z.object({
 export function loadProxyConfig(source: Record<string, string | undefined>) {
   const vars = parseEnv(Env, source);
   const repository = new URL(vars.ALLOWED_REPOSITORY);
+  const api = new URL(vars.GITHUB_API_URL);
+  // The token goes to the GitHub the operator configured, never to a host a task names.
+  const gitHost = gitHostOf(vars.GITHUB_API_URL);
+  const sameServer = LOOPBACK.test(repository.hostname) || repository.port === api.port;
+  if (repository.hostname.toLowerCase() !== gitHost || !sameServer) {
+    throw new Error(
+      `invalid configuration: ALLOWED_REPOSITORY: ${repository.host} is not the git host of GITHUB_API_URL ` +
+        `(${gitHost}${api.port ? `:${api.port}` : ''}): the proxy sends the GitHub token only there`,
+    );
+  }
   const path = repository.pathname.replace(/\/+$/, '');
   const segments = path
     .replace(/\.git$/, '')

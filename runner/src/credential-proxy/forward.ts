@@ -3,7 +3,12 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parsePushCommands, refusePush } from './git-push-refs.ts';
+import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER } from './protocol.ts';
 import type { AllowedRoute } from './routes.ts';
+import type { Claim } from './run-claim.ts';
+
+/** A model call with a long history is a few MB; anything far larger is not the runner's. */
+export const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
 
 /** Never forwarded: hop-by-hop headers, and any credential the caller brought. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -20,6 +25,11 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
   'x-api-key',
   'cookie',
+  // The proxy's own: never sent on.
+  PROXY_KEY_HEADER,
+  PUSH_LEASE_HEADER,
+  // Betas switch on what the runner never uses (MCP servers, files, code execution).
+  'anthropic-beta',
 ]);
 
 const DROPPED_RESPONSE_HEADERS = new Set([
@@ -50,18 +60,23 @@ export class ForwardRefused extends Error {
  * The request body as a stream. For a git push, the ref-update commands at its start are read and
  * checked first; the bytes read are then replayed ahead of the rest, so the body still streams.
  */
-async function requestBody(req: IncomingMessage, route: AllowedRoute): Promise<Readable> {
-  if (!route.receivePack) return req;
-  if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
-    throw new ForwardRefused('a compressed push cannot be checked');
+async function requestBody(req: IncomingMessage, route: AllowedRoute, claim: Claim): Promise<Readable | Buffer> {
+  const compressed = req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity';
+  if (route.body) {
+    if (compressed) throw new ForwardRefused('a compressed body cannot be checked');
+    return checkedJson(req, route.body);
   }
+  if (!route.receivePack) return req;
+  if (compressed) throw new ForwardRefused('a compressed push cannot be checked');
+  const leaseHeader = req.headers[PUSH_LEASE_HEADER];
+  const lease = typeof leaseHeader === 'string' ? leaseHeader.trim() : undefined;
   const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
   for (;;) {
     const parsed = parsePushCommands(head);
     if (parsed.state === 'invalid') throw new ForwardRefused(parsed.reason);
     if (parsed.state === 'done') {
-      const refused = refusePush(parsed.updates);
+      const refused = refusePush(parsed.updates, { branch: claim.branch, lease });
       if (refused) throw new ForwardRefused(refused);
       break;
     }
@@ -80,10 +95,51 @@ async function requestBody(req: IncomingMessage, route: AllowedRoute): Promise<R
   return Readable.from(replay());
 }
 
+/** Reads a JSON body whole (bounded) and checks it against the route's rule. */
+async function checkedJson(req: IncomingMessage, rule: NonNullable<AllowedRoute['body']>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_JSON_BODY_BYTES) throw new ForwardRefused(`a body over ${MAX_JSON_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.concat(chunks);
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ForwardRefused('the body is not JSON');
+  }
+  const refused = rule(json);
+  if (refused) throw new ForwardRefused(refused);
+  return bytes;
+}
+
+/** Refuses the update of a pull request that is not from the run's own branch of this repository. */
+async function assertPullOwned(route: AllowedRoute, owner: string): Promise<void> {
+  const [name, value] = route.credential;
+  const answer = await fetch(route.upstream, {
+    headers: { [name]: value, accept: 'application/vnd.github+json', 'user-agent': 'anton-credential-proxy' },
+  });
+  if (!answer.ok) throw new ForwardRefused(`cannot tell whose pull request this is (${answer.status})`);
+  const pull = (await answer.json()) as { head?: { ref?: unknown; repo?: { full_name?: unknown } | null } };
+  const head = `${String(pull.head?.repo?.full_name ?? '')}:${String(pull.head?.ref ?? '')}`;
+  if (head.toLowerCase() !== owner.toLowerCase())
+    throw new ForwardRefused(`only the pull request from ${owner} may be updated`);
+}
+
 /** Streams the request to the upstream with the real credential, and the answer back. */
-export async function forward(req: IncomingMessage, res: ServerResponse, route: AllowedRoute): Promise<number> {
-  const body = await requestBody(req, route);
+export async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: AllowedRoute,
+  claim: Claim,
+): Promise<number> {
+  const body = await requestBody(req, route, claim);
+  if (route.pullOwnedBy) await assertPullOwned(route, route.pullOwnedBy);
   const headers = filterHeaders(req.headers, DROPPED_REQUEST_HEADERS);
+  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
   const [name, value] = route.credential;
   headers[name] = value;
   const send = route.upstream.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -99,7 +155,7 @@ export async function forward(req: IncomingMessage, res: ServerResponse, route: 
     res.once('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    pipeline(body, upstream).catch((err) => {
+    pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, upstream).catch((err) => {
       upstream.destroy();
       reject(err);
     });

@@ -34,10 +34,35 @@ describe('push commands', () => {
     expect(parsePushCommands(Buffer.from('0000'))).toMatchObject({ state: 'invalid' });
   });
 
-  it('allows only creating or moving fix/ branches', () => {
-    expect(refusePush([{ oldOid: Z, newOid: B, ref: 'refs/heads/fix/X' }])).toBeUndefined();
-    expect(refusePush([{ oldOid: A, newOid: B, ref: 'refs/heads/main' }])).toMatch(/refs\/heads\/fix\//);
-    expect(refusePush([{ oldOid: A, newOid: B, ref: 'refs/tags/v1' }])).toMatch(/not refs\/tags\/v1/);
-    expect(refusePush([{ oldOid: A, newOid: Z, ref: 'refs/heads/fix/X' }])).toMatch(/may not delete/);
+  const own = { branch: 'fix/X', lease: undefined };
+  it("allows only creating the run's own branch, or moving it from the declared value", () => {
+    expect(refusePush([{ oldOid: Z, newOid: B, ref: 'refs/heads/fix/X' }], own)).toBeUndefined();
+    expect(refusePush([{ oldOid: A, newOid: B, ref: 'refs/heads/fix/X' }], { ...own, lease: A })).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'another task’s fix/ branch',
+      [{ oldOid: A, newOid: B, ref: 'refs/heads/fix/OTHER-1' }],
+      /only update refs\/heads\/fix\/X/,
+    ],
+    ['the default branch', [{ oldOid: A, newOid: B, ref: 'refs/heads/main' }], /only update refs\/heads\/fix\/X/],
+    ['a tag', [{ oldOid: Z, newOid: B, ref: 'refs/tags/v1' }], /not refs\/tags\/v1/],
+    ['a delete', [{ oldOid: A, newOid: Z, ref: 'refs/heads/fix/X' }], /may not delete/],
+    [
+      'a forced update over an undeclared value',
+      [{ oldOid: A, newOid: B, ref: 'refs/heads/fix/X' }],
+      /did not declare/,
+    ],
+    [
+      'two refs at once',
+      [
+        { oldOid: Z, newOid: B, ref: 'refs/heads/fix/X' },
+        { oldOid: Z, newOid: B, ref: 'refs/heads/fix/Y' },
+      ],
+      /exactly one ref/,
+    ],
+  ])('refuses %s', (_what, updates, reason) => {
+    expect(refusePush(updates, own)).toMatch(reason);
   });
 });

@@ -1,12 +1,8 @@
 /**
  * Reads the ref-update commands at the start of a `git-receive-pack` request (pkt-lines up to the
- * first flush, after any `shallow` lines a shallow clone sends) so the proxy can refuse a push to
- * any branch but the runner's own. The agent can reach the proxy too; without this check it could
- * push to the default branch with the proxy's token.
+ * first flush, after any `shallow` lines a shallow clone sends) so the proxy can refuse any push
+ * but the one the runner means: its own branch, created, or moved from the value it declared.
  */
-
-/** The only branches anton pushes: `fix/<id>` (workspace/branch-name.ts). */
-export const ALLOWED_PUSH_PREFIX = 'refs/heads/fix/';
 
 /** The command section is a few lines; anything larger is not a push anton makes. */
 export const MAX_COMMAND_BYTES = 64 * 1024;
@@ -56,11 +52,26 @@ function incompleteOrTooLarge(buffer: Buffer): CommandParse {
     : { state: 'incomplete' };
 }
 
-/** Why a push is refused, or undefined when every update creates or moves a `fix/` branch. */
-export function refusePush(updates: readonly RefUpdate[]): string | undefined {
-  for (const { newOid, ref } of updates) {
-    if (!ref.startsWith(ALLOWED_PUSH_PREFIX)) return `pushes may only update ${ALLOWED_PUSH_PREFIX}* (not ${ref})`;
-    if (ZERO_OID.test(newOid)) return `pushes may not delete ${ref}`;
+export interface IntendedPush {
+  /** The run's branch, `fix/<id>`. */
+  branch: string;
+  /** The value the runner expects the branch to have (zeros: absent); undefined: not declared. */
+  lease: string | undefined;
+}
+
+/**
+ * Why a push is refused, or undefined when it is the one update the runner intends: its branch,
+ * to a commit, from the value it declared. So no tag, no other branch, no delete, and no forced
+ * update over a value the runner did not see.
+ */
+export function refusePush(updates: readonly RefUpdate[], intended: IntendedPush): string | undefined {
+  const ref = `refs/heads/${intended.branch}`;
+  if (updates.length !== 1) return `a push updates exactly one ref, ${ref}`;
+  const [update] = updates as [RefUpdate];
+  if (update.ref !== ref) return `pushes may only update ${ref} (not ${update.ref})`;
+  if (ZERO_OID.test(update.newOid)) return `pushes may not delete ${ref}`;
+  if (!ZERO_OID.test(update.oldOid) && update.oldOid !== intended.lease) {
+    return `${ref} is at ${update.oldOid}, which the runner did not declare: no forced update over it`;
   }
   return undefined;
 }

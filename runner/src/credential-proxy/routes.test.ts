@@ -8,15 +8,16 @@ const config = loadProxyConfig({
   GITHUB_TOKEN: 'ghs_real',
   ALLOWED_REPOSITORY: 'https://github.com/acme/shop.git',
 });
+const claim = { branch: 'fix/SHOP-1' };
 
 function allowed(method: string, url: string) {
-  const decision = decideRoute(method, url, config);
+  const decision = decideRoute(method, url, config, claim);
   if (!('allowed' in decision)) throw new Error(`denied: ${decision.denied}`);
   return decision.allowed;
 }
 
 function denied(method: string, url: string): string {
-  const decision = decideRoute(method, url, config);
+  const decision = decideRoute(method, url, config, claim);
   if ('allowed' in decision) throw new Error(`allowed: ${decision.allowed.upstream}`);
   return decision.denied;
 }
@@ -26,7 +27,7 @@ describe('decideRoute', () => {
     const route = allowed('POST', '/anthropic/v1/messages');
     expect(route.upstream.href).toBe('https://api.anthropic.com/v1/messages');
     expect(route.credential).toEqual(['x-api-key', 'sk-ant-real']);
-    expect(allowed('POST', '/anthropic/v1/messages/count_tokens').kind).toBe('anthropic');
+    expect(route.body).toBeDefined();
   });
 
   it('sends OpenAI chat completions upstream with a bearer token', () => {
@@ -39,8 +40,9 @@ describe('decideRoute', () => {
     const route = allowed('GET', '/github/repos/acme/shop/pulls?head=acme%3Afix%2FX&state=open');
     expect(route.upstream.href).toBe('https://api.github.com/repos/acme/shop/pulls?head=acme%3Afix%2FX&state=open');
     expect(route.credential).toEqual(['authorization', 'token ghs_real']);
-    expect(allowed('PATCH', '/github/repos/acme/shop/pulls/3').kind).toBe('github');
-    expect(allowed('POST', '/github/repos/acme/shop/issues/3/comments').kind).toBe('github');
+    expect(route.body).toBeUndefined();
+    expect(allowed('PATCH', '/github/repos/acme/shop/pulls/3').body).toBeDefined();
+    expect(allowed('POST', '/github/repos/acme/shop/pulls').body).toBeDefined();
   });
 
   it("sends the allowed repository's smart-HTTP git to its server with Basic auth", () => {
@@ -60,6 +62,15 @@ describe('decideRoute', () => {
   it.each([
     ['GET', '/anthropic/v1/models'],
     ['POST', '/anthropic/v1/files'],
+    ['POST', '/anthropic/v1/messages/count_tokens'],
+    ['POST', '/anthropic/v1/messages/batches'],
+    ['POST', '/anthropic/v1/messages?beta=true'],
+    ['POST', '/github/repos/acme/shop/pulls/3/reviews'],
+    ['PUT', '/github/repos/acme/shop/pulls/3/merge'],
+    ['POST', '/github/repos/acme/shop/issues/3/comments'],
+    ['POST', '/github/repos/acme/shop/issues/3/labels'],
+    ['POST', '/github/repos/acme/shop/issues'],
+    ['GET', '/github/repos/acme/shop/pulls/3'],
     ['GET', '/anthropic/v1/messages'],
     ['POST', '/openai/v1/embeddings'],
     ['POST', '/openai/v1/files'],

@@ -1,4 +1,6 @@
+import { anthropicMessagesBody, type BodyRule, createPullBody, openaiChatBody, updatePullBody } from './body-rules.ts';
 import type { ProxyConfig } from './config.ts';
+import type { Claim } from './run-claim.ts';
 
 export type RouteKind = 'anthropic' | 'openai' | 'github' | 'git';
 
@@ -9,21 +11,22 @@ export interface AllowedRoute {
   credential: [name: string, value: string];
   /** A git push: its ref updates are checked before anything is forwarded. */
   receivePack: boolean;
+  /** A JSON body, read whole and checked before anything is forwarded. */
+  body?: BodyRule;
+  /** An update of this pull request: it must come from the run's branch (asked of GitHub first). */
+  pullOwnedBy?: string;
 }
 
 export type RouteDecision = { allowed: AllowedRoute } | { denied: string };
 
-/** The GitHub resources of the allowed repository the runner uses: pull requests, and issue comments and labels. */
-const GITHUB_RESOURCES = /^(pulls|issues)(\/|$)/;
-const GITHUB_METHODS = new Set(['GET', 'POST', 'PATCH']);
-
 /**
- * Decides what a request to the proxy may reach. The allowlist is exact: Anthropic's Messages
- * API, OpenAI's Chat Completions, the allowed repository's pull requests and issues on GitHub, and
- * that repository's smart-HTTP git endpoints. Paths that could be read differently upstream
- * (encoded characters, dot segments, empty segments) are refused outright.
+ * Decides what a request to the proxy may reach: only what the runner uses. Anthropic's Messages
+ * API, OpenAI's Chat Completions (both with checked bodies), the allowed repository's pull
+ * requests on GitHub (list; create from the run's branch; update of title and body), and that
+ * repository's smart-HTTP git endpoints (pushes checked in git-push-refs.ts). Paths that could be
+ * read differently upstream (encoded characters, dot segments, empty segments) are refused outright.
  */
-export function decideRoute(method: string, rawUrl: string, config: ProxyConfig): RouteDecision {
+export function decideRoute(method: string, rawUrl: string, config: ProxyConfig, claim: Claim): RouteDecision {
   const url = new URL(rawUrl, 'http://proxy.invalid');
   const path = url.pathname;
   if (/%|\/\.{1,2}(\/|$)|\/\/|\\/.test(rawUrl.split('?')[0] ?? '')) return { denied: 'path not in canonical form' };
@@ -31,22 +34,28 @@ export function decideRoute(method: string, rawUrl: string, config: ProxyConfig)
 
   if (path.startsWith('/anthropic/')) {
     const rest = path.slice('/anthropic'.length);
-    if (method !== 'POST' || (rest !== '/v1/messages' && rest !== '/v1/messages/count_tokens')) {
-      return { denied: 'only POST /v1/messages and /v1/messages/count_tokens are allowed on Anthropic' };
+    if (method !== 'POST' || rest !== '/v1/messages' || query !== '') {
+      return { denied: 'only POST /v1/messages is allowed on Anthropic' };
     }
-    return allow('anthropic', `${config.anthropic.upstream}${rest}${query}`, ['x-api-key', config.anthropic.key]);
+    return allow('anthropic', `${config.anthropic.upstream}${rest}`, ['x-api-key', config.anthropic.key], {
+      body: anthropicMessagesBody,
+    });
   }
 
   if (path.startsWith('/openai/')) {
     const rest = path.slice('/openai'.length);
-    if (method !== 'POST' || rest !== '/v1/chat/completions') {
+    if (method !== 'POST' || rest !== '/v1/chat/completions' || query !== '') {
       return { denied: 'only POST /v1/chat/completions is allowed on OpenAI' };
     }
     // OPENAI_BASE_URL carries the API version (…/v1), as the SDK's baseURL does.
-    return allow('openai', `${config.openai.upstream}/chat/completions${query}`, [
-      'authorization',
-      `Bearer ${config.openai.key}`,
-    ]);
+    return allow(
+      'openai',
+      `${config.openai.upstream}/chat/completions`,
+      ['authorization', `Bearer ${config.openai.key}`],
+      {
+        body: openaiChatBody,
+      },
+    );
   }
 
   if (path.startsWith('/github/')) {
@@ -54,13 +63,24 @@ export function decideRoute(method: string, rawUrl: string, config: ProxyConfig)
     const { owner, repo } = config.repository;
     const prefix = `/repos/${owner}/${repo}/`.toLowerCase();
     const sub = rest.toLowerCase().startsWith(prefix) ? rest.slice(prefix.length) : undefined;
-    if (sub === undefined || !GITHUB_RESOURCES.test(sub) || !GITHUB_METHODS.has(method)) {
-      return { denied: `only GET/POST/PATCH of /repos/${owner}/${repo}/pulls and /issues are allowed on GitHub` };
+    const body =
+      sub === 'pulls' && method === 'POST'
+        ? createPullBody(owner, claim.branch)
+        : /^pulls\/\d+$/.test(sub ?? '') && method === 'PATCH'
+          ? updatePullBody
+          : undefined;
+    const list = sub === 'pulls' && method === 'GET';
+    if (!list && !body) {
+      return {
+        denied: `only listing, creating and updating /repos/${owner}/${repo}/pulls is allowed on GitHub`,
+      };
     }
-    return allow('github', `${config.github.upstream}${rest}${query}`, [
-      'authorization',
-      `token ${config.github.token}`,
-    ]);
+    return allow(
+      'github',
+      `${config.github.upstream}${rest}${query}`,
+      ['authorization', `token ${config.github.token}`],
+      body ? { body, ...(method === 'PATCH' ? { pullOwnedBy: `${owner}/${repo}:${claim.branch}` } : {}) } : {},
+    );
   }
 
   if (path.startsWith('/git/')) return gitRoute(method, path.slice('/git'.length), url.searchParams, query, config);
@@ -94,6 +114,11 @@ function gitRoute(
   return decision;
 }
 
-function allow(kind: RouteKind, upstream: string, credential: [string, string]): RouteDecision {
-  return { allowed: { kind, upstream: new URL(upstream), credential, receivePack: false } };
+function allow(
+  kind: RouteKind,
+  upstream: string,
+  credential: [string, string],
+  extra: { body?: BodyRule; pullOwnedBy?: string } = {},
+): RouteDecision {
+  return { allowed: { kind, upstream: new URL(upstream), credential, receivePack: false, ...extra } };
 }

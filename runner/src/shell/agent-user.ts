@@ -15,17 +15,21 @@ const FIRST_UID = 1_000_000;
 const LAST_UID = 2_000_000_000;
 
 /**
- * Root is not bounded by RLIMIT_NPROC (a fork bomb), can read every process's environment in
- * /proc (a local dispatcher's keys), and can change anything on the machine. So a runner running
- * as root runs the agent's commands, and its own git, as a uid and gid of their own, chosen at
- * random and unused by anything else: the fork bomb limit then binds, other processes' /proc
- * entries are closed to them, and every process left behind can be found by its uid and killed.
- * A runner that is not root (the image runs as 10001) keeps its own user: it cannot switch.
+ * A process of the runner's own uid could read the runner's memory and /proc/<pid>/environ, and
+ * outlive a sweep; root is not bounded by RLIMIT_NPROC and can change anything. So the runner runs
+ * as root (in the Job: uid 0 with only SETUID, SETGID and KILL) and runs the agent's commands as a
+ * uid and gid of their own: the configured ones (the pod's 10001), else random ones unused by
+ * anything else. The uid must be used by no other process the runner can see: every process of
+ * it is killed after each command (agent-sweep.ts). A runner that is not root cannot switch:
+ * undefined, and main.ts refuses to run unless told it may share its uid with the agent.
  */
-export function agentUserFor(euid: number | undefined): AgentUser | undefined {
+export function agentUserFor(
+  euid: number | undefined,
+  configured: { uid?: number | undefined; gid?: number | undefined } = {},
+): AgentUser | undefined {
   if (euid !== 0) return undefined;
-  const id = randomInt(FIRST_UID, LAST_UID);
-  return { uid: id, gid: id };
+  const uid = configured.uid ?? randomInt(FIRST_UID, LAST_UID);
+  return { uid, gid: configured.gid ?? uid };
 }
 
 /**

@@ -14,8 +14,6 @@ interface ProcessInfo {
 export interface SweepTarget {
   /** The command's process: leader of its own session and group (it was spawned detached). */
   commandPid: number;
-  /** The agent's own uid, when commands run under one no other process uses: all of it goes. */
-  uid?: number;
   /** Still running (a timeout, an abort): it goes too, and its tree is still intact to follow. */
   running?: boolean;
 }
@@ -23,12 +21,13 @@ export interface SweepTarget {
 const ROUNDS = 100;
 
 /**
+ * Best effort, for a runner that shares its uid with the agent (not root, an explicit opt-in): a
+ * process that forks and lets its parent exit, over and over, can slip through it. With an agent
+ * uid of its own the runner uses agent-sweep.ts instead, which nothing slips through.
  * Kills a command and whatever it left behind, wherever it went:
  * - its session and process group (what a plain `&` or `nohup` leaves);
  * - every process whose parent chain leads back to it (a child that called `setsid`, while the
  *   command still runs: once it has exited, such a child belongs to init);
- * - every process of the agent's own uid, when it has one (the runner drops root to a uid of its
- *   own): a double fork reparents the grandchild to init, out of any chain, but not out of its uid;
  * - when the runner is PID 1 (its container), every process outside the runner's own session: in
  *   a container orphans are reparented to PID 1, so that is everything the agent started.
  * Repeats until nothing matches, so a process forking while it is being killed is caught too.
@@ -51,8 +50,7 @@ export async function sweepProcesses(target: SweepTarget): Promise<number> {
         info.sid === target.commandPid ||
         info.pgid === target.commandPid ||
         descendsFrom(info, target.commandPid, byPid) ||
-        (selfSid !== undefined && info.sid !== selfSid) ||
-        (target.uid !== undefined && (await realUidOf(info.pid)) === target.uid)
+        (selfSid !== undefined && info.sid !== selfSid)
       ) {
         doomed.push(info.pid);
       }
@@ -93,17 +91,6 @@ async function readStat(pid: number): Promise<ProcessInfo | undefined> {
     // After "pid (comm) ": state ppid pgrp session ... (comm may hold spaces and parentheses).
     const [state, ppid, pgid, sid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return { pid, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), zombie: state === 'Z' || state === 'X' };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The real uid: what a setuid program the agent runs keeps, and what RLIMIT_NPROC counts. */
-async function realUidOf(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    return uid === undefined ? undefined : Number(uid);
   } catch {
     return undefined;
   }

@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, readdir, readFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '@anton/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDead } from '../testing/processes.ts';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.ts';
+import { killAgentProcesses } from './agent-sweep.ts';
 import { type AgentUser, agentUserFor } from './agent-user.ts';
 import { createShellRunner, type ShellRunnerOptions } from './run-shell.ts';
 import { shellEnvironment } from './shell-env.ts';
@@ -28,6 +30,25 @@ async function processesOf(uid: number): Promise<number[]> {
     if (new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && !/^State:\s+Z/m.test(status)) found.push(Number(name));
   }
   return found;
+}
+
+/** Drains the FIFO; true while some process still holds its write end open (no EOF yet). */
+function writersLeft(reader: number): boolean {
+  const buffer = Buffer.alloc(4096);
+  let seen = 0;
+  for (;;) {
+    try {
+      const n = readSync(reader, buffer);
+      if (n === 0) {
+        if (seen === 0) throw new Error('no generation ever wrote to the FIFO');
+        return false;
+      }
+      seen += n;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return true;
+      throw err;
+    }
+  }
 }
 
 let tmp: TempDir;
@@ -65,13 +86,7 @@ describe('as an agent user of its own (the runner runs as root)', () => {
   });
   afterEach(async () => {
     // Whatever a failing case left behind must not outlive it.
-    for (const pid of await processesOf(user.uid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone meanwhile.
-      }
-    }
+    await killAgentProcesses(user);
   });
 
   it('runs commands as that user, with the process limit set', async () => {
@@ -94,6 +109,44 @@ describe('as an agent user of its own (the runner runs as root)', () => {
     const pids = await pidsIn(dir);
     expect(pids).toHaveLength(3);
     for (const pid of pids) expect(await isDead(pid), `process ${pid}`).toBe(true);
+    expect(await processesOf(user.uid)).toEqual([]);
+  });
+
+  it('kills a process that forks a new session and lets its parent exit, over and over (30 runs)', async () => {
+    // Each generation lives 10 ms, then starts the next in a session of its own and exits: at any
+    // instant one process runs, never the same one for long, in no group or chain of the command.
+    // Every generation holds the write end of a FIFO: the read end sees EOF only once all are dead.
+    // Before the fix, process-sweep.ts (snapshot, then each uid in turn) missed it in 2 of 3 runs.
+    await writeFile(
+      join(dir, 'hop.sh'),
+      `n=\${1:-0}; [ "$n" -lt 1000 ] || exit 0; printf x >&3; [ "$n" = 2 ] && : > hopping; sleep 0.01; setsid sh ./hop.sh $((n + 1)) </dev/null >/dev/null 2>&1 &\n`,
+    );
+    const fifo = join(dir, 'hop.fifo');
+    execFileSync('mkfifo', ['-m', '0666', fifo]);
+    const shell = createShellRunner(options);
+    for (let run = 1; run <= 30; run++) {
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const result = await shell.run(
+          'rm -f hopping; exec 3>hop.fifo; sh ./hop.sh </dev/null >/dev/null 2>&1 & until [ -e hopping ]; do sleep 0.01; done',
+        );
+        expect(result.exitCode).toBe(0);
+        expect(writersLeft(reader), `run ${run}: a generation outlived its command`).toBe(false);
+      } finally {
+        closeSync(reader);
+      }
+    }
+  }, 120_000);
+
+  it('is not stopped by an agent that kills every process of its uid in a loop', async () => {
+    // A killer running as the agent's own uid would be killed before it could act.
+    const run = await createShellRunner(options).run(
+      "setsid sh -c 'echo $$ > pid-looper; while :; do kill -9 -1; done' </dev/null >/dev/null 2>&1 & sleep 0.3",
+    );
+    expect(run.signal).toBe('SIGKILL');
+    const [looper] = await pidsIn(dir);
+    expect(looper).toBeGreaterThan(0);
+    expect(await isDead(looper as number)).toBe(true);
     expect(await processesOf(user.uid)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { LIMITS } from '../tools/output-limits.ts';
+import { killAgentProcesses } from './agent-sweep.ts';
 import type { AgentUser } from './agent-user.ts';
 import { OutputCollector } from './output-collector.ts';
 import { sweepProcesses } from './process-sweep.ts';
@@ -73,11 +74,12 @@ export function createShellRunner(options: ShellRunnerOptions): ShellRunner {
 }
 
 /**
- * Runs in its own session and process group (detached), killed as a group on timeout, abort or a
- * flood of output. Once the command has exited, everything it left behind is swept (see
- * process-sweep.ts): the group, a child that called setsid, and with an agent user of its own even
- * a double-forked daemon. So no process of the agent outlives its command: none can change the
- * workspace after the review, or read the push credential of a later git command.
+ * Runs in its own session and process group (detached), killed on timeout, abort or a flood of
+ * output. Once the command has exited, everything it left behind is killed: with an agent user of
+ * its own, every process of that uid, race-free (agent-sweep.ts), so no process of the agent
+ * outlives its command: none can change the workspace after the review, or talk to the proxy
+ * later. Without one (the runner is not root, an explicit opt-in), only what process-sweep.ts can
+ * find: the group, the session, the parent chain.
  */
 function runProcess(
   file: string,
@@ -111,11 +113,15 @@ function runProcess(
         // ESRCH: the group is already gone.
       }
     };
-    // On a timeout, an abort or a flood of output: the whole tree while it is still a tree, so a
-    // child that left the group (setsid) is found through its parent before that parent dies.
+    // With an agent uid of its own: every process of that uid, atomically (agent-sweep.ts).
+    // Without one: the whole tree while it is still a tree, so a child that left the group
+    // (setsid) is found through its parent before that parent dies.
+    const sweep = (running: boolean): Promise<unknown> => {
+      if (options.user) return killAgentProcesses(options.user);
+      return child.pid === undefined ? Promise.resolve() : sweepProcesses({ commandPid: child.pid, running });
+    };
     const stop = () => {
-      if (child.pid === undefined) return;
-      sweepProcesses({ commandPid: child.pid, uid: options.user?.uid, running: true }).catch(killGroup);
+      sweep(true).catch(killGroup);
     };
     const onData = (chunk: Buffer) => {
       collector.push(chunk);
@@ -145,11 +151,7 @@ function runProcess(
       const finish = () =>
         resolve({ output: collector.text(), exitCode, signal: exitSignal, timedOut, outputLimitHit });
       const closed = new Promise<void>((done) => child.once('close', () => done()));
-      const swept =
-        child.pid === undefined
-          ? Promise.resolve(0)
-          : sweepProcesses({ commandPid: child.pid, uid: options.user?.uid });
-      swept.then(async () => {
+      sweep(false).then(async () => {
         // Everything holding the pipes is dead now; the grace only covers a pipe held elsewhere.
         let grace: NodeJS.Timeout | undefined;
         await Promise.race([

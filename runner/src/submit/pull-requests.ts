@@ -76,9 +76,9 @@ async function update(octokit: Octokit, spec: PullRequestSpec, number: number): 
     owner: spec.owner,
     repo: spec.repo,
     pull_number: number,
+    // No base: a pull request is never retargeted (the credential proxy refuses it too).
     title: spec.title,
     body: spec.body,
-    base: spec.base,
   });
   return { number: data.number, url: data.html_url, updated: true };
 }

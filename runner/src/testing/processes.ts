@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 export const RUNNER_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Node running the TypeScript sources directly: the same entry points as `node dist/…` in the image. */
-function node(entry: string, env: Record<string, string>): ChildProcess {
+function node(entry: string, env: Record<string, string>, uid?: number): ChildProcess {
   return spawn(process.execPath, ['--conditions=source', entry], {
     cwd: RUNNER_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(uid === undefined ? {} : { uid, gid: uid }),
   });
 }
 
@@ -58,9 +59,9 @@ export interface RunnerRun {
   lines: Record<string, unknown>[];
 }
 
-/** Runs the runner's entry point to its end. */
-export function runRunnerProcess(env: Record<string, string>): Promise<RunnerRun> {
-  const child = node('src/main.ts', env);
+/** Runs the runner's entry point to its end (as `uid`, when given: a runner that is not root). */
+export function runRunnerProcess(env: Record<string, string>, { uid }: { uid?: number } = {}): Promise<RunnerRun> {
+  const child = node('src/main.ts', env, uid);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {

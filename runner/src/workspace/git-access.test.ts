@@ -13,16 +13,26 @@ describe('gitAccessFor', () => {
     });
   });
 
-  it('proxy mode: the proxy URL to talk to, the plain URL to record, no credential', () => {
+  it('proxy mode: the proxy URL to talk to, the plain URL to record, the run key (and lease) for the proxy only', () => {
+    const key = 'k'.repeat(43);
     const access = gitAccessFor('https://github.com/acme/shop.git', {
       kind: 'proxy',
       proxyUrl: 'http://127.0.0.1:8181/',
+      proxyKey: key,
     });
-    expect(access).toEqual({
-      transportUrl: 'http://127.0.0.1:8181/git/github.com/acme/shop.git',
-      publicUrl: 'https://github.com/acme/shop.git',
-      remoteEnv: {},
+    expect(access.transportUrl).toBe('http://127.0.0.1:8181/git/github.com/acme/shop.git');
+    expect(access.publicUrl).toBe('https://github.com/acme/shop.git');
+    expect(access.remoteEnv).toEqual({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.http://127.0.0.1:8181/.extraHeader',
+      GIT_CONFIG_VALUE_0: `x-anton-proxy-key: ${key}`,
     });
+    expect(access.pushEnv('')).toMatchObject({
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_1: 'http.http://127.0.0.1:8181/.extraHeader',
+      GIT_CONFIG_VALUE_1: `x-anton-push-lease: ${'0'.repeat(40)}`,
+    });
+    expect(access.pushEnv('a'.repeat(40)).GIT_CONFIG_VALUE_1).toBe(`x-anton-push-lease: ${'a'.repeat(40)}`);
   });
 
   it('never records credentials written into the URL', () => {
@@ -32,7 +42,7 @@ describe('gitAccessFor', () => {
 
   it('refuses a repository the proxy cannot carry', () => {
     expect(() =>
-      gitAccessFor('git@github.com:acme/shop.git', { kind: 'proxy', proxyUrl: 'http://127.0.0.1:1' }),
+      gitAccessFor('git@github.com:acme/shop.git', { kind: 'proxy', proxyUrl: 'http://127.0.0.1:1', proxyKey: 'k' }),
     ).toThrow(UnsupportedRepositoryUrl);
   });
 });

@@ -146,9 +146,10 @@ export class Workspace {
     const { transportUrl, remoteEnv } = this.#access;
     const listed = await this.#git.run(['ls-remote', '--', transportUrl, ref], remoteEnv);
     const current = listed.split(/\s/)[0] ?? '';
+    // The proxy moves the branch only from the value declared here (GitAccess.pushEnv).
     await this.#git.run(
       ['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${current}`, '--', transportUrl, `${ref}:${ref}`],
-      remoteEnv,
+      this.#access.pushEnv(current),
     );
   }
 

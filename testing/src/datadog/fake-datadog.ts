@@ -1,10 +1,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { FakeHttpServer, type RecordedRequest, sendJson } from '../fake-http-server.ts';
+import { type FakeDatadogLog, type FakeDatadogSpan, SearchError, searchLogs, searchSpans } from './search-routes.ts';
+
+export type { FakeDatadogLog, FakeDatadogSpan } from './search-routes.ts';
 
 export interface FakeDatadogOptions {
   /** The key the fake accepts in `DD-API-KEY` (default: a random one). */
   apiKey?: string;
+  /** The application key the search endpoints also require in `DD-APPLICATION-KEY` (default: a random one). */
+  appKey?: string;
 }
 
 export const DATADOG_ALERT_TYPES = [
@@ -55,7 +60,9 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * Datadog's Events API v1 (`POST /api/v1/events`), as anton's reporter calls it: the API key in the
+ * Datadog's Events API v1 (`POST /api/v1/events`), as anton's reporter calls it, and the Logs and
+ * Spans search APIs v2 (`POST /api/v2/{logs,spans}/events/search`) as enrichment calls them (both
+ * keys required, else 403; `page.limit` at most 5000, else 400; newest first with `-timestamp`): the API key in the
  * `DD-API-KEY` header (or the `api_key` query parameter) else 403 `{"errors":["Forbidden"]}`,
  * `title` and `text` required, enums and documented limits checked (400 `{"errors":[…]}`), 202
  * `{"status":"ok","event":{…}}` on success. Point a client at `fake.url` (`DATADOG_API_URL`).
@@ -63,12 +70,35 @@ function sameSecret(given: string, expected: string): boolean {
  */
 export class FakeDatadog extends FakeHttpServer {
   #apiKey = '';
+  #appKey = '';
   #events: DatadogEvent[] = [];
+  #logs: FakeDatadogLog[] = [];
+  #spans: FakeDatadogSpan[] = [];
   #ids = 5_000_000_000;
 
   static async start(options: FakeDatadogOptions = {}): Promise<FakeDatadog> {
     const fake = new FakeDatadog();
     fake.#apiKey = options.apiKey ?? randomBytes(16).toString('hex');
+    fake.#appKey = options.appKey ?? randomBytes(20).toString('hex');
+    for (const [path, search] of [
+      ['/api/v2/logs/events/search', (req: RecordedRequest) => searchLogs(req, fake.#logs)],
+      ['/api/v2/spans/events/search', (req: RecordedRequest) => searchSpans(req, fake.#spans)],
+    ] as const) {
+      fake.route('POST', path, (req, res) => {
+        try {
+          fake.#authenticate(req.headers, req.query);
+          const appKey = req.headers['dd-application-key'];
+          if (!sameSecret((Array.isArray(appKey) ? appKey[0] : appKey) ?? '', fake.#appKey)) {
+            throw new DatadogApiError(403, 'Forbidden');
+          }
+          sendJson(res, 200, search(req));
+        } catch (err) {
+          if (err instanceof SearchError) sendJson(res, err.status, { errors: [err.message] });
+          else if (err instanceof DatadogApiError) sendJson(res, err.status, { errors: [err.message] });
+          else throw err;
+        }
+      });
+    }
     fake.notFound = (_req, res) => sendJson(res, 404, { errors: ['Not found'] });
     fake.route('POST', EVENTS_PATH, (req, res) => {
       try {
@@ -85,6 +115,20 @@ export class FakeDatadog extends FakeHttpServer {
 
   get apiKey(): string {
     return this.#apiKey;
+  }
+
+  get appKey(): string {
+    return this.#appKey;
+  }
+
+  addLog(...logs: FakeDatadogLog[]): this {
+    this.#logs.push(...logs);
+    return this;
+  }
+
+  addSpan(...spans: FakeDatadogSpan[]): this {
+    this.#spans.push(...spans);
+    return this;
   }
 
   /** The events accepted so far, oldest first. */

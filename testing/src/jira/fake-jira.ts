@@ -8,6 +8,30 @@ import { registerIssueRoutes } from './jira-issue-routes.ts';
 export interface FakeJiraOptions {
   email?: string;
   apiToken?: string;
+  /** A Data Center personal access token accepted as `Authorization: Bearer` (default: none). */
+  bearerToken?: string;
+}
+
+/** Someone who comments: by default the fake's own account (anton's), else another user. */
+export interface JiraAuthor {
+  accountId: string;
+  displayName: string;
+}
+
+export interface JiraAttachmentRecord {
+  id: string;
+  filename: string;
+  mimeType: string;
+  content: string;
+}
+
+export interface JiraLinkRecord {
+  /** `outward`: this issue → the other (e.g. "blocks"); `inward`: the other → this one ("is blocked by"). */
+  direction: 'inward' | 'outward';
+  type: { name: string; inward: string; outward: string };
+  key: string;
+  summary: string;
+  status?: string;
 }
 
 export interface JiraTransition {
@@ -24,6 +48,9 @@ export interface AddJiraIssueOptions {
   status?: string;
   labels?: string[];
   transitions?: JiraTransition[];
+  components?: string[];
+  attachments?: Array<Omit<JiraAttachmentRecord, 'id'>>;
+  links?: JiraLinkRecord[];
 }
 
 export interface JiraIssueRecord {
@@ -34,6 +61,9 @@ export interface JiraIssueRecord {
   labels: string[];
   transitions: JiraTransition[];
   comments: JiraCommentRecord[];
+  components: string[];
+  attachments: JiraAttachmentRecord[];
+  links: JiraLinkRecord[];
 }
 
 export interface JiraCommentRecord {
@@ -42,6 +72,8 @@ export interface JiraCommentRecord {
   raw: string | AdfDoc;
   apiVersion: 2 | 3;
   created: string;
+  /** Unset: written with the fake's own account. */
+  author?: JiraAuthor;
 }
 
 /** A comment as the control API shows it: its text (ADF flattened) and the body as sent. */
@@ -80,6 +112,7 @@ export type JiraIssueRoute = (ctx: JiraRouteContext) => JiraReply | Promise<Jira
 export class FakeJira extends FakeHttpServer {
   #email = 'anton@example.com';
   #apiToken = '';
+  #bearerToken: string | undefined;
   #issues = new Map<string, JiraIssueRecord>();
   #ids = 10000;
 
@@ -87,6 +120,25 @@ export class FakeJira extends FakeHttpServer {
     const fake = new FakeJira();
     fake.#email = options.email ?? fake.#email;
     fake.#apiToken = options.apiToken ?? randomBytes(12).toString('base64url');
+    fake.#bearerToken = options.bearerToken;
+    const attachment = (id: string | undefined, filename?: string) => {
+      const found = [...fake.#issues.values()]
+        .flatMap((issue) => issue.attachments)
+        .find((a) => a.id === id && (filename === undefined || a.filename === filename));
+      if (!found) throw jiraError(404, ['The attachment does not exist.']);
+      return found;
+    };
+    // Cloud's REST resource answers a redirect to the content unless asked not to (redirect=false).
+    fake.route('GET', '/rest/api/:version/attachment/content/:id', (req, res) =>
+      fake.#answerRaw(req, res, () => {
+        const found = attachment(req.params.id);
+        if (req.query.get('redirect') === 'false') return found;
+        return { redirect: `${fake.url}/secure/attachment/${found.id}/${encodeURIComponent(found.filename)}` };
+      }),
+    );
+    fake.route('GET', '/secure/attachment/:id/:filename', (req, res) =>
+      fake.#answerRaw(req, res, () => attachment(req.params.id, req.params.filename)),
+    );
     fake.notFound = (req, res) =>
       fake.#answer(req, res, () => {
         throw jiraError(404, [`null for uri: ${fake.url}${req.path}`]);
@@ -135,7 +187,22 @@ export class FakeJira extends FakeHttpServer {
       labels: [...(options.labels ?? [])],
       transitions: options.transitions ?? DEFAULT_TRANSITIONS,
       comments: [],
+      components: [...(options.components ?? [])],
+      attachments: (options.attachments ?? []).map((a) => ({ ...a, id: String(++this.#ids) })),
+      links: [...(options.links ?? [])],
     });
+    return this;
+  }
+
+  /** A comment written by someone (by default another user than anton), `minutesAgo` before now. */
+  addComment(
+    key: string,
+    body: string,
+    author: JiraAuthor = { accountId: '557058:f00d', displayName: 'Dana Developer' },
+    minutesAgo = 0,
+  ): this {
+    const created = new Date(Date.now() - minutesAgo * 60_000).toISOString().replace('Z', '+0000');
+    this.#issue(key).comments.push({ id: String(++this.#ids), raw: body, apiVersion: 2, created, author });
     return this;
   }
 
@@ -185,6 +252,27 @@ export class FakeJira extends FakeHttpServer {
     );
   }
 
+  /** An authenticated non-JSON answer (attachment content) in its own content type. */
+  #answerRaw(req: RecordedRequest, res: ServerResponse, find: () => JiraAttachmentRecord | { redirect: string }): void {
+    try {
+      checkBasicAuth(req.headers, this.#email, this.#apiToken, this.#bearerToken);
+      const attachment = find();
+      if ('redirect' in attachment) {
+        res.writeHead(303, { location: attachment.redirect, 'content-length': '0' }).end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': attachment.mimeType,
+        'content-length': Buffer.byteLength(attachment.content),
+      });
+      res.end(attachment.content);
+    } catch (err) {
+      if (!(err instanceof JiraApiError)) throw err;
+      const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
+      res.writeHead(err.status, { 'content-type': 'application/json;charset=UTF-8', ...err.headers }).end(body);
+    }
+  }
+
   #find(keyOrId: string): JiraIssueRecord | undefined {
     return this.#issues.get(keyOrId.toUpperCase()) ?? [...this.#issues.values()].find((issue) => issue.id === keyOrId);
   }
@@ -202,7 +290,7 @@ export class FakeJira extends FakeHttpServer {
   ): Promise<void> {
     const headers = { 'x-arequestid': requestId() };
     try {
-      checkBasicAuth(req.headers, this.#email, this.#apiToken);
+      checkBasicAuth(req.headers, this.#email, this.#apiToken, this.#bearerToken);
       const reply = await handle();
       if (reply.status === 204) {
         res.writeHead(204, headers).end();

@@ -34,15 +34,22 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * Jira Cloud's basic auth: `email:api_token`. No credential at all gets the JSON error collection;
+ * Jira Cloud's basic auth: `email:api_token` (and, when given, a Data Center personal access token as Bearer). No credential at all gets the JSON error collection;
  * a wrong one gets Jira's plain-text answer (so a client must not assume a 401 body is JSON).
  */
-export function checkBasicAuth(headers: IncomingHttpHeaders, email: string, apiToken: string): void {
+export function checkBasicAuth(
+  headers: IncomingHttpHeaders,
+  email: string,
+  apiToken: string,
+  bearerToken?: string,
+): void {
   const header = headers.authorization;
   if (!header) {
     throw jiraError(401, ['You are not authenticated. Authentication required to perform this operation.']);
   }
   const [scheme = '', value = ''] = header.trim().split(/\s+/, 2);
+  // Data Center's personal access tokens come as Bearer; Cloud has none, so without one configured it is refused.
+  if (/^bearer$/i.test(scheme) && bearerToken !== undefined && sameSecret(value, bearerToken)) return;
   const decoded = /^basic$/i.test(scheme) ? Buffer.from(value, 'base64').toString('utf8') : '';
   if (!sameSecret(decoded, `${email}:${apiToken}`)) {
     throw new JiraApiError(401, 'Client must be authenticated to access this resource.', {

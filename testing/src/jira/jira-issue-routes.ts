@@ -31,7 +31,8 @@ function commentObject(ctx: JiraRouteContext, c: JiraCommentRecord): Record<stri
     id: c.id,
     author: author(ctx),
     body,
-    updateAuthor: author(ctx),
+    ...(c.author && { author: { ...author(ctx), ...c.author, emailAddress: undefined } }),
+    updateAuthor: c.author ?? author(ctx),
     created: c.created,
     updated: c.created,
     jsdPublic: true,
@@ -112,6 +113,45 @@ function transitionObject(
   };
 }
 
+/** Jira Cloud answers at most this many comments per page. */
+const MAX_COMMENTS = 100;
+
+/** The issue's fields, only those named in `fields` when the request names any (as Jira does). */
+function issueFields(ctx: JiraRouteContext): Record<string, unknown> {
+  const { issue, baseUrl, version } = ctx;
+  const all: Record<string, unknown> = {
+    summary: issue.summary,
+    status: { name: issue.status },
+    labels: issue.labels,
+    components: issue.components.map((name, i) => ({
+      self: `${baseUrl}/rest/api/${version}/component/${i + 1}`,
+      id: String(i + 1),
+      name,
+    })),
+    attachment: issue.attachments.map((a) => ({
+      self: `${baseUrl}/rest/api/${version}/attachment/${a.id}`,
+      id: a.id,
+      filename: a.filename,
+      size: Buffer.byteLength(a.content),
+      mimeType: a.mimeType,
+      created: jiraTimestamp(),
+      content: `${baseUrl}/secure/attachment/${a.id}/${encodeURIComponent(a.filename)}`,
+    })),
+    issuelinks: issue.links.map((link, i) => ({
+      id: String(20000 + i),
+      type: { id: String(10000 + i), ...link.type },
+      [link.direction === 'outward' ? 'outwardIssue' : 'inwardIssue']: {
+        key: link.key,
+        fields: { summary: link.summary, status: { name: link.status ?? 'To Do' } },
+      },
+    })),
+  };
+  const wanted = ctx.req.query.get('fields');
+  if (!wanted || wanted === '*all' || wanted === '*navigable') return all;
+  const names = wanted.split(',').map((n) => n.trim());
+  return Object.fromEntries(Object.entries(all).filter(([name]) => names.includes(name)));
+}
+
 /** `/rest/api/{2|3}/issue/{issueIdOrKey}…`: the issue, its comments, labels and transitions. */
 export function registerIssueRoutes(on: RegisterIssueRoute): void {
   on('GET', '', (ctx) => ({
@@ -120,7 +160,7 @@ export function registerIssueRoutes(on: RegisterIssueRoute): void {
       id: ctx.issue.id,
       key: ctx.issue.key,
       self: `${ctx.baseUrl}/rest/api/${ctx.version}/issue/${ctx.issue.id}`,
-      fields: { summary: ctx.issue.summary, status: { name: ctx.issue.status }, labels: ctx.issue.labels },
+      fields: issueFields(ctx),
     },
   }));
 
@@ -129,15 +169,26 @@ export function registerIssueRoutes(on: RegisterIssueRoute): void {
     return { status: 204 };
   });
 
-  on('GET', '/comment', (ctx) => ({
-    status: 200,
-    body: {
-      startAt: 0,
-      maxResults: 5000,
-      total: ctx.issue.comments.length,
-      comments: ctx.issue.comments.map((c) => commentObject(ctx, c)),
-    },
-  }));
+  on('GET', '/comment', (ctx) => {
+    const startAt = Number(ctx.req.query.get('startAt') ?? '0');
+    const maxResults = Math.min(Number(ctx.req.query.get('maxResults') ?? String(MAX_COMMENTS)), MAX_COMMENTS);
+    if (!Number.isInteger(startAt) || startAt < 0 || !Number.isInteger(maxResults) || maxResults < 0) {
+      throw jiraError(400, ['startAt and maxResults must be non-negative integers.']);
+    }
+    const orderBy = ctx.req.query.get('orderBy') ?? 'created';
+    if (!['created', '+created', '-created'].includes(orderBy)) throw jiraError(400, [`Invalid orderBy: ${orderBy}`]);
+    const ordered = [...ctx.issue.comments].sort((a, b) => a.created.localeCompare(b.created));
+    if (orderBy === '-created') ordered.reverse();
+    return {
+      status: 200,
+      body: {
+        startAt,
+        maxResults,
+        total: ordered.length,
+        comments: ordered.slice(startAt, startAt + maxResults).map((c) => commentObject(ctx, c)),
+      },
+    };
+  });
 
   on('POST', '/comment', (ctx) => {
     const comment = addComment(ctx, commentBody(ctx, jsonObjectBody(ctx.req).body));

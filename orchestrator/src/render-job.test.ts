@@ -189,6 +189,7 @@ describe('JobRenderer with the shipped templates', () => {
       'CONTEXT_PATH',
       'WORK_DIR',
       'HOME',
+      'RUNNER_STATE_DIR',
       'CREDENTIAL_PROXY_URL',
       'AGENT_UID',
       'AGENT_GID',

@@ -27,6 +27,8 @@ const Env = z
     COMPLEXITY: env.optional.pipe(Complexity.optional()),
     CONTEXT_PATH: z.string().min(1).default(CONTEXT_PATH),
     WORK_DIR: z.string().min(1).default('/app/workspace'),
+    /** Where the runner keeps its own git directory (a fresh 0700 one inside); writable, outside WORK_DIR. */
+    RUNNER_STATE_DIR: z.string().min(1).default('/tmp'),
     TERMINATION_LOG: env.optional,
 
     CREDENTIAL_PROXY_URL: env.optional.pipe(url.optional()),
@@ -119,6 +121,7 @@ export function loadConfig(source: Record<string, string | undefined>) {
     complexity: vars.COMPLEXITY,
     contextPath: vars.CONTEXT_PATH,
     workDir: vars.WORK_DIR,
+    stateDir: vars.RUNNER_STATE_DIR,
     terminationLog: vars.TERMINATION_LOG,
     ...access,
     coder: {

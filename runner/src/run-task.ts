@@ -19,6 +19,8 @@ import { shellLimits } from './shell/shell-limits.ts';
 import { commitMessage, pullRequestBody, pullRequestTitle } from './submit/pull-request-text.ts';
 import { openOrUpdatePullRequest } from './submit/pull-requests.ts';
 import { repositorySlug } from './submit/repository-slug.ts';
+import { agentFiles } from './tools/agent-files.ts';
+import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
 import { CODER_TOOLS } from './tools/registry.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
@@ -90,7 +92,7 @@ export async function runTask(deps: RunDependencies): Promise<RunOutcome> {
 }
 
 async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progress: Progress): Promise<RunOutcome> {
-  const { config, logger, signal, agentUser } = deps;
+  const { config, logger, agentUser } = deps;
   const branch = branchNameFor(context.issue_id);
   progress.branch = branch;
   if (agentUser) await assertReachableByAgent(config.workDir);
@@ -105,6 +107,7 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
   }
   const workspace = await Workspace.clone({
     dir: config.workDir,
+    privateDir: config.stateDir,
     access: gitAccessFor(context.repo_url, gitMode),
     baseBranch: context.base_branch,
     branch,
@@ -112,11 +115,25 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
     ...(agentUser ? { owner: agentUser } : {}),
   });
   logger.info({ branch, base: context.base_branch, base_sha: workspace.baseSha }, 'repository cloned');
+  try {
+    return await codeReviewSubmit(deps, context, progress, workspace);
+  } finally {
+    await workspace.close();
+  }
+}
+
+async function codeReviewSubmit(
+  deps: RunDependencies,
+  context: RunnerContext,
+  progress: Progress,
+  workspace: Workspace,
+): Promise<RunOutcome> {
+  const { config, logger, signal, agentUser } = deps;
 
   const guard = await PathGuard.create(workspace.dir);
   const shell = createShellRunner({
     cwd: guard.root,
-    env: shellEnvironment(config.shell.inherited),
+    env: { ...shellEnvironment(config.shell.inherited), ...workspace.agentGitEnv },
     timeoutMs: config.shell.timeoutMs,
     limits: shellLimits(config.shell.timeoutMs),
     ...(agentUser ? { user: agentUser } : {}),
@@ -132,7 +149,16 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
       baseSha: workspace.baseSha,
     }),
     tools: CODER_TOOLS,
-    toolContext: { guard, shell, ...(signal ? { signal } : {}), ...(agentUser ? { owner: agentUser } : {}) },
+    toolContext: {
+      guard,
+      shell,
+      files: agentFiles({
+        env: shellEnvironment(config.shell.inherited),
+        timeoutMs: LIMITS.fileTimeoutMs,
+        ...(agentUser ? { user: agentUser } : {}),
+      }),
+      ...(signal ? { signal } : {}),
+    },
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
   });

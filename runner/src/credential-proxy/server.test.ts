@@ -150,6 +150,7 @@ describe('credential proxy', () => {
     const access = gitAccessFor(h.gitServer.repoUrl(h.sample.name), { kind: 'proxy', proxyUrl, proxyKey: KEY });
     const ws = await Workspace.clone({
       dir: join(h.tmp.path, 'through-proxy'),
+      privateDir: h.tmp.path,
       access,
       baseBranch: 'main',
       branch: 'fix/through-proxy',
@@ -157,11 +158,13 @@ describe('credential proxy', () => {
     });
     expect(ws.baseSha).toBe(h.sample.mainSha);
     await writeFile(join(ws.dir, 'CHANGELOG.md'), 'through the proxy\n');
-    await ws.commit('fix(P): through the proxy');
+    const sha = await ws.commit('fix(P): through the proxy');
     await ws.push();
-    expect(await git(h.sample.bareDir, 'rev-parse', 'refs/heads/fix/through-proxy')).toBe(
-      await git(ws.dir, 'rev-parse', 'HEAD'),
-    );
+    expect(await git(h.sample.bareDir, 'rev-parse', 'refs/heads/fix/through-proxy')).toBe(sha);
+
+    // The runner's commit lives in its private repository; the agent's clone commits on its own.
+    await git(ws.dir, 'add', '-A');
+    await git(ws.dir, 'commit', '-q', '-m', 'to main');
 
     // Even with the key: no other branch (main, another task's fix/), no forced update it did not declare.
     const pushWith = (env: Record<string, string>, ...args: string[]) =>

@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineTool, ToolError, throwAsToolError } from './tool.ts';
+import { LIMITS } from './output-limits.ts';
+import { defineTool, ToolError } from './tool.ts';
 
 const Input = z.object({
   path: z.string().min(1).describe('File path relative to the repository root'),
@@ -17,11 +17,15 @@ export const editFileTool = defineTool({
     'Replace one exact snippet of an existing file with new text. old_text must appear exactly once: include a ' +
     'few surrounding lines to make it unique. Prefer this to write_file for any change to an existing file.',
   inputSchema: Input,
-  async execute({ path, old_text, new_text }, { guard }) {
+  async execute({ path, old_text, new_text }, { guard, files }) {
     const real = await guard.resolve(path, 'write');
-    const text = await readFile(real, 'utf8').catch((err: unknown) =>
-      throwAsToolError(err, { ENOENT: `"${path}" does not exist; use write_file to create a new file` }),
-    );
+    const text = (
+      await files.read(real, path, LIMITS.fileBytes).catch((err: unknown) => {
+        if (err instanceof ToolError && /does not exist/.test(err.message))
+          throw new ToolError(`"${path}" does not exist; use write_file to create a new file`);
+        throw err;
+      })
+    ).toString('utf8');
     const first = text.indexOf(old_text);
     if (first === -1) {
       throw new ToolError(
@@ -38,7 +42,7 @@ export const editFileTool = defineTool({
       );
     }
     const updated = text.slice(0, first) + new_text + text.slice(first + old_text.length);
-    await writeFile(real, updated, 'utf8');
+    await files.write(real, path, updated);
     return { output: `Edited ${guard.display(real)} at line ${lineOf(text, first)}` };
   },
 });

@@ -1,7 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { LIMITS } from './output-limits.ts';
-import { defineTool, throwAsToolError } from './tool.ts';
+import { defineTool } from './tool.ts';
 
 const Input = z.object({
   path: z.string().default('.').describe('Directory relative to the repository root (default: the root)'),
@@ -13,14 +12,10 @@ export const listDirTool = defineTool({
     'List the entries of one directory (not recursive); directories end with "/". Use it to get your bearings; ' +
     'to find where something is defined or used, search is faster.',
   inputSchema: Input,
-  async execute({ path }, { guard }) {
+  async execute({ path }, { guard, files }) {
     const real = await guard.resolve(path, 'read');
-    const entries = await readdir(real, { withFileTypes: true }).catch((err: unknown) =>
-      throwAsToolError(err, { ENOTDIR: `"${path}" is a file; use read_file`, ENOENT: `"${path}" does not exist` }),
-    );
-    const names = entries
-      .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
-      .sort((a, b) => a.localeCompare(b, 'en'));
+    const entries = await files.list(real, path);
+    const names = entries.map((e) => (e.dir ? `${e.name}/` : e.name)).sort((a, b) => a.localeCompare(b, 'en'));
     const shown = names.slice(0, LIMITS.listDirEntries);
     const more =
       names.length > shown.length

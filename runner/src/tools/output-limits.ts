@@ -7,6 +7,10 @@
 export const LIMITS = {
   /** read_file: the original's cap; larger files are read by line range. */
   readFileChars: 100_000,
+  /** read_file, edit_file: bytes read from a file at most; a larger one is refused (a 1 GiB log, a sparse file). */
+  fileBytes: 16 * 1024 * 1024,
+  /** Every file operation of the tools: a FIFO or a stuck mount must not hang the runner. */
+  fileTimeoutMs: 10_000,
   /** run_shell_command: the original's cap on what the model sees. */
   shellOutputChars: 50_000,
   /**

@@ -9,8 +9,9 @@ export type PathAccess = 'read' | 'write';
  * root, every symlink in it is followed (realpath of the deepest part that exists, for a path about
  * to be created), and the result must lie inside the root: compared with a trailing separator, so
  * `/work/repo-evil` is not inside `/work/repo` (the original compared string prefixes and followed
- * no symlink). Writes into `.git/` are refused too: hooks and config there run code on the runner's
- * own git commands.
+ * no symlink). Writes into `.git/` are refused too: that is the agent's own clone, for git to change.
+ * This check keeps the model in the repository; the file operation itself runs as the agent's uid
+ * (agent-files.ts), so a path that changes after the check gains the agent nothing.
  */
 export class PathGuard {
   readonly root: string;

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LIMITS, truncateMiddle } from './output-limits.ts';
-import { defineTool, ToolError, throwAsToolError } from './tool.ts';
+import { defineTool, ToolError } from './tool.ts';
 
 const Input = z.object({
   path: z.string().min(1).describe('File path relative to the repository root'),
@@ -16,14 +15,9 @@ export const readFileTool = defineTool({
     'not part of the file. For a large file, first find the place with `search`, then read only that part with ' +
     'start_line/end_line instead of the whole file.',
   inputSchema: Input,
-  async execute({ path, start_line, end_line }, { guard }) {
+  async execute({ path, start_line, end_line }, { guard, files }) {
     const real = await guard.resolve(path, 'read');
-    const bytes = await readFile(real).catch((err: unknown) =>
-      throwAsToolError(err, {
-        EISDIR: `"${path}" is a directory; use list_dir`,
-        ENOENT: `"${path}" does not exist; use list_dir or search to find the file`,
-      }),
-    );
+    const bytes = await files.read(real, path, LIMITS.fileBytes);
     if (bytes.subarray(0, 8192).includes(0)) {
       return { output: `${guard.display(real)} is a binary file (${bytes.length} bytes); it cannot be shown as text` };
     }

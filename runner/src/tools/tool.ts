@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { AgentUser } from '../shell/agent-user.ts';
 import type { ShellRunner } from '../shell/run-shell.ts';
+import type { AgentFiles } from './agent-files.ts';
 import type { PathGuard } from './path-guard.ts';
 
 /** What a tool needs from the outside world: injected, so tests can swap any of it. */
@@ -8,8 +8,8 @@ export interface ToolContext {
   guard: PathGuard;
   shell: ShellRunner;
   signal?: AbortSignal;
-  /** The agent's own user (a root runner): files the tools create are handed to it. */
-  owner?: AgentUser;
+  /** Every read and write of a file, done as the agent's uid (never the runner's root). */
+  files: AgentFiles;
 }
 
 /** A shell command the coder ran, kept for the pull request's "tests run" section. */
@@ -44,17 +44,4 @@ export function defineTool<S extends z.ZodType>(tool: Tool<S>): Tool {
 /** A failure the model caused and can fix (bad path, missing snippet): shown to it as text. */
 export class ToolError extends Error {
   override name = 'ToolError';
-}
-
-type FsErrorCode = 'ENOENT' | 'EISDIR' | 'ENOTDIR';
-
-/**
- * Rethrows a file-system error the model can act on (a missing path, a directory where a file was
- * meant or the other way round) as a ToolError with the tool's hint for its code, any other as it is.
- */
-export function throwAsToolError(err: unknown, hints: Partial<Record<FsErrorCode, string>>): never {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const hint = code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' ? hints[code] : undefined;
-  if (hint !== undefined) throw new ToolError(hint);
-  throw err;
 }

@@ -38,7 +38,7 @@ describe('what the reviewer sees is what is pushed', () => {
     const ws = await Workspace.clone({
       dir: join(tmp.path, `work-${counter}`),
       privateDir: tmp.path,
-      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN }),
+      access: gitAccessFor(server.repoUrl(repo.name), { kind: 'direct', token: TOKEN, gitOrigin: server.url }),
       baseBranch: 'main',
       branch,
       env: gitEnvironment({ PATH: process.env.PATH, HOME: home }),

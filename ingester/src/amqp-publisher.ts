@@ -1,6 +1,7 @@
 import { type AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, openTaskChannel, TASK_CREATED } from '@anton/contracts';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
+import { batchFrameWrites } from './amqp-write-batching.ts';
 import { PublishError, type TaskPublisher } from './publisher.ts';
 
 export interface AmqpPublisherOptions {
@@ -45,7 +46,11 @@ export class AmqpPublisher implements TaskPublisher {
         waitForConnect: false,
         initialDelay: initialDelayMs,
         maxDelay: maxDelayMs,
-        setup: (model: ChannelModel) => publisher.#openChannel(model),
+        setup: (model: ChannelModel) => {
+          // One writev per turn for the frames of all publishes queued in it (see amqp-write-batching.ts).
+          batchFrameWrites(model);
+          return publisher.#openChannel(model);
+        },
       },
     });
     publisher.#watch(connection);

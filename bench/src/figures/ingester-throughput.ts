@@ -1,11 +1,35 @@
+import { join } from 'node:path';
 import { ORCHESTRATOR_QUEUE } from '@anton/contracts';
 import { createTestVhost, freePort } from '@anton/testing';
 import { rawPublisher, takeOne } from '../support/broker.ts';
 import type { BenchContext } from '../support/context.ts';
 import { closedLoop, httpLoad, type LoadResult, pacedLoad } from '../support/load.ts';
+import { podLimits } from '../support/pod-limits.ts';
 import { type FigureResult, type Row, ratioOf } from '../support/report.ts';
-import { answers200, baseEnv, ENTRY_POINTS, type ServiceProcess, startService } from '../support/service-process.ts';
+import { runToEnd } from '../support/run-process.ts';
+import {
+  answers200,
+  baseEnv,
+  ENTRY_POINTS,
+  REPO_ROOT,
+  type ServiceProcess,
+  startService,
+} from '../support/service-process.ts';
 import { jiraIssueCreated, signedJira, WEBHOOK_SECRET } from '../support/webhooks.ts';
+
+/** The ingester's dist/ build, by the image's own commands (ingester/Dockerfile); its entry point. */
+async function buildIngester(logDir: string): Promise<string> {
+  for (const pkg of ['contracts', 'ingester']) {
+    const run = await runToEnd({
+      args: [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      env: baseEnv(),
+      cwd: join(REPO_ROOT, pkg),
+      logPath: join(logDir, `build-${pkg}.log`),
+    });
+    if (run.exitCode !== 0) throw new Error(`building ${pkg} failed: ${run.output}`);
+  }
+  return join(REPO_ROOT, 'ingester/dist/main.js');
+}
 
 const BARE_FASTIFY = new URL('../baselines/bare-fastify.ts', import.meta.url).pathname;
 const QUEUE_DRAIN = new URL('../processes/queue-drain.ts', import.meta.url).pathname;
@@ -17,12 +41,18 @@ const FIXED_RATE_SECONDS = 8;
 interface Level {
   concurrency: number;
   ingester: LoadResult;
+  /** The same ingester under its pod's Node settings, right after the host run. */
+  ingesterInPod: LoadResult;
+  /** CPU ms per answer of each process: on a loaded machine steadier than answers/s. */
+  cpuMsPerAnswer: { ingester: number; ingesterInPod: number; bareFastify: number };
   bareFastify: LoadResult;
   rawPublisher: LoadResult;
 }
 
 /** The slower of the two baselines: fewer answers per second, or the higher latency. */
-function slower(level: Omit<Level, 'concurrency' | 'ingester'>, by: 'perSecond' | 'p50' | 'p99') {
+type Baselines = Pick<Level, 'bareFastify' | 'rawPublisher'>;
+
+function slower(level: Baselines, by: 'perSecond' | 'p50' | 'p99') {
   const value = (r: LoadResult) => (by === 'perSecond' ? r.perSecond : r.latency[by]);
   const fastify = value(level.bareFastify);
   const raw = value(level.rawPublisher);
@@ -30,7 +60,7 @@ function slower(level: Omit<Level, 'concurrency' | 'ingester'>, by: 'perSecond' 
   return fastifySlower ? { value: fastify, name: 'bare Fastify' } : { value: raw, name: 'raw publisher' };
 }
 
-function rowsOf(label: string, ingester: LoadResult, baselines: Omit<Level, 'concurrency' | 'ingester'>): Row[] {
+function rowsOf(label: string, ingester: LoadResult, baselines: Baselines): Row[] {
   const throughput = slower(baselines, 'perSecond');
   const p50 = slower(baselines, 'p50');
   const p99 = slower(baselines, 'p99');
@@ -93,6 +123,30 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
       ready: answers200(`http://127.0.0.1:${ingesterPort}/readyz`),
     });
     services.push(ingester);
+    // The same service as its pod runs it: the image's build (dist/, no TypeScript stripping, which
+    // alone is ~35 MB of RSS) under the Deployment's NODE_OPTIONS, its RSS against the memory limit
+    // (this machine's cgroup v2 has no memory controller to enforce the limit with).
+    const pod = await podLimits('ingester.yaml', 'anton-ingester', 'ingester');
+    ctx.progress('figure 1: building the ingester as its image does');
+    const compiledEntry = await buildIngester(ctx.logDir);
+    const podPort = await freePort();
+    const ingesterInPod = await startService({
+      name: 'ingester-in-pod',
+      entry: compiledEntry,
+      compiled: true,
+      env: {
+        ...baseEnv(),
+        ...(pod.nodeOptions && { NODE_OPTIONS: pod.nodeOptions }),
+        WEBHOOK_SECRET,
+        RABBITMQ_URL: vhost.url,
+        PORT: String(podPort),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+      },
+      logDir: ctx.logDir,
+      ready: answers200(`http://127.0.0.1:${podPort}/readyz`),
+    });
+    services.push(ingesterInPod);
     const barePort = await freePort();
     const bare = await startService({
       name: 'bare-fastify',
@@ -103,7 +157,9 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
     });
     services.push(bare);
     const idleMemory = await ingester.memory();
+    const idleMemoryInPod = await ingesterInPod.memory();
     const ingesterUrl = `http://127.0.0.1:${ingesterPort}/webhooks/jira`;
+    const podUrl = `http://127.0.0.1:${podPort}/webhooks/jira`;
     const bareUrl = `http://127.0.0.1:${barePort}/webhooks/jira`;
     const webhook = signedJira(jiraIssueCreated(41));
     // The raw publisher sends exactly what the ingester publishes for this body.
@@ -138,6 +194,8 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
     ctx.progress(`figure 1: warming up, then a fixed ${FIXED_RATE}/s`);
     const warm = await fixedRate(3);
     if (warm.ingester.ok === 0) throw new Error('the ingester accepted none of the warm-up webhooks');
+    const warmInPod = await pacedLoad(FIXED_RATE, 3, post(podUrl));
+    if (warmInPod.ok === 0) throw new Error('the ingester in its pod settings accepted none of the warm-up webhooks');
     const atRate = await fixedRate(FIXED_RATE_SECONDS);
     const memoryAtRate = await ingester.memory();
     const bareMemoryAtRate = await bare.memory();
@@ -146,14 +204,29 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
     for (const concurrency of CONCURRENCY) {
       ctx.progress(`figure 1: concurrency ${concurrency}`);
       const load = { webhook, connections: concurrency, seconds: SECONDS_PER_RUN };
+      const measured = async (service: ServiceProcess, url: string) => {
+        const cpuBefore = await service.cpuMs();
+        const result = await httpLoad({ url, ...load });
+        return { result, cpuMsPerAnswer: ((await service.cpuMs()) - cpuBefore) / Math.max(result.ok, 1) };
+      };
+      const onHost = await measured(ingester, ingesterUrl);
+      const inPod = await measured(ingesterInPod, podUrl);
+      const bareRun = await measured(bare, bareUrl);
       levels.push({
         concurrency,
-        ingester: await httpLoad({ url: ingesterUrl, ...load }),
-        bareFastify: await httpLoad({ url: bareUrl, ...load }),
+        ingester: onHost.result,
+        ingesterInPod: inPod.result,
+        bareFastify: bareRun.result,
         rawPublisher: await closedLoop(concurrency, SECONDS_PER_RUN, () => publisher.publish(task)),
+        cpuMsPerAnswer: {
+          ingester: onHost.cpuMsPerAnswer,
+          ingesterInPod: inPod.cpuMsPerAnswer,
+          bareFastify: bareRun.cpuMsPerAnswer,
+        },
       });
     }
     const memory = await ingester.memory();
+    const memoryInPod = await ingesterInPod.memory();
     const bareMemory = await bare.memory();
 
     const rows: Row[] = levels.flatMap((level) => rowsOf(`${level.concurrency} conn`, level.ingester, level));
@@ -174,7 +247,44 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
       memoryRow(`up to ${FIXED_RATE}/s`, memoryAtRate.peakMb, bareMemoryAtRate.peakMb),
       memoryRow('saturated', memory.peakMb, bareMemory.peakMb),
     );
-    const failed = [...levels.map((l) => l.ingester), atRate.ingester].reduce((sum, r) => sum + r.failed, 0);
+    for (const level of levels) {
+      const { cpuMsPerAnswer: cpu } = level;
+      rows.push({
+        figure: `1 ingester ${level.concurrency} conn: CPU per answer (host / pod settings)`,
+        unit: 'ms',
+        anton: cpu.ingester,
+        baseline: cpu.bareFastify,
+        baselineName: `bare Fastify; pod settings ${cpu.ingesterInPod.toFixed(2)} ms`,
+        ratio: ratioOf(cpu.ingester, cpu.bareFastify),
+      });
+    }
+    for (const level of levels) {
+      const ratio = ratioOf(level.ingesterInPod.perSecond, level.ingester.perSecond);
+      rows.push({
+        figure: `1 ingester in pod settings ${level.concurrency} conn: answers/s`,
+        unit: '/s',
+        anton: level.ingesterInPod.perSecond,
+        baseline: level.ingester.perSecond,
+        baselineName: 'same ingester, host settings',
+        ratio,
+        target: '≥ 0.90×',
+        met: ratio !== undefined && ratio >= 0.9,
+      });
+    }
+    rows.push({
+      figure: `1 ingester in pod settings RSS at peak, saturated (limit ${pod.memoryLimitMb} MB)`,
+      unit: 'MB',
+      anton: memoryInPod.peakMb,
+      baseline: memory.peakMb,
+      baselineName: 'host settings',
+      ratio: ratioOf(memoryInPod.peakMb, memory.peakMb),
+      target: '< 150 MB',
+      met: memoryInPod.peakMb < 150,
+    });
+    const failed = [...levels.flatMap((l) => [l.ingester, l.ingesterInPod]), atRate.ingester].reduce(
+      (sum, r) => sum + r.failed,
+      0,
+    );
     return {
       id: 'ingester',
       title: 'Ingester throughput and latency',
@@ -184,6 +294,7 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
         levels,
         fixedRate: { rate: FIXED_RATE, seconds: FIXED_RATE_SECONDS, ...atRate },
         ingesterMemoryMb: { idle: idleMemory, atRate: memoryAtRate, end: memory },
+        pod: { ...pod, memoryMb: { idle: idleMemoryInPod, end: memoryInPod } },
         bareFastifyMemoryMb: { atRate: bareMemoryAtRate, end: bareMemory },
         ingesterFailedAnswers: failed,
         tasksDrained: Number(await (await fetch(`http://127.0.0.1:${drainPort}/`)).text()),

@@ -22,6 +22,8 @@ export interface ServiceOptions {
   name: string;
   /** A .ts entry point, run as `node --conditions=source <entry>` (as the tests run them). */
   entry: string;
+  /** The entry is compiled JS (a dist/ build, as the image runs it): no source condition. */
+  compiled?: boolean;
   /** The whole environment of the process, as in a container. */
   env: Record<string, string>;
   /** Where stdout and stderr go (a file, so reading logs costs the benchmark nothing while it runs). */
@@ -51,9 +53,10 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
     logFile: join(options.logDir, `${options.name}.log`),
     readyCheck: options.ready,
     readyTimeoutMs: 30_000,
+    ...(options.compiled && { nodeArgs: [] }),
     ...(PROFILE_DIR && {
       nodeArgs: [
-        '--conditions=source',
+        ...(options.compiled ? [] : ['--conditions=source']),
         '--cpu-prof',
         `--cpu-prof-dir=${PROFILE_DIR}`,
         `--cpu-prof-name=${options.name}.cpuprofile`,

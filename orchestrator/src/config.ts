@@ -24,6 +24,8 @@ const Env = z
     /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
     CAPACITY_HOLD_SECONDS: env.int(600, 1),
     DEDUP_WINDOW_SECONDS: env.int(86_400, 0),
+    /** The longest a task may hold its claim before its runner exists; a claim left longer without one is stale. */
+    DEDUP_PENDING_SECONDS: env.int(3600, 1),
     ROUTING_CONFIG: env.optional,
     JOB_TEMPLATES_DIR: z.string().default(resolve(packageRoot, 'templates')),
 
@@ -101,6 +103,7 @@ const Env = z
       maxActiveJobs: vars.MAX_ACTIVE_JOBS,
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
       dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
+      dedupPendingMs: vars.DEDUP_PENDING_SECONDS * 1000,
       routingConfigPath: vars.ROUTING_CONFIG,
       templatesDir: vars.JOB_TEMPLATES_DIR,
       router: {

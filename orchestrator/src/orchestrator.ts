@@ -116,6 +116,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     store: claims,
     status: (taskId) => dispatcher.status(taskId),
     windowMs: config.dedupWindowMs,
+    pendingMs: config.dedupPendingMs,
   });
   const reportQueue = new ReportQueue({ ...config.reports, logger, metrics });
   const publisher = await OutcomePublisher.start({ url: config.rabbitmq.url, logger });

@@ -4,6 +4,7 @@ import { env, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import type { ReportersConfig } from './reporters/registry.ts';
+import { RetryStepsText } from './retry-steps.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -19,6 +20,8 @@ const Env = z
     RABBITMQ_URL: z.string().default('amqp://guest:guest@127.0.0.1:5672'),
     PREFETCH: env.int(1, 1),
     MAX_RETRIES: env.int(3, 1),
+    /** How long a failed task waits in the broker before each further attempt (the last step repeats). */
+    RETRY_DELAYS: RetryStepsText,
     DISPATCHER: z.enum(['kubernetes', 'local']).default('kubernetes'),
     MAX_ACTIVE_JOBS: env.int(5, 1),
     /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
@@ -98,7 +101,12 @@ const Env = z
     }
     return {
       logLevel: vars.LOG_LEVEL,
-      rabbitmq: { url: vars.RABBITMQ_URL, prefetch: vars.PREFETCH, maxRetries: vars.MAX_RETRIES },
+      rabbitmq: {
+        url: vars.RABBITMQ_URL,
+        prefetch: vars.PREFETCH,
+        maxRetries: vars.MAX_RETRIES,
+        retrySteps: vars.RETRY_DELAYS,
+      },
       dispatcher: vars.DISPATCHER,
       maxActiveJobs: vars.MAX_ACTIVE_JOBS,
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,

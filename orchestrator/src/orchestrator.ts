@@ -170,6 +170,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     url: config.rabbitmq.url,
     prefetch: config.rabbitmq.prefetch,
     maxRetries: config.rabbitmq.maxRetries,
+    retrySteps: config.rabbitmq.retrySteps,
     handle: (task, context) => handleTask(task, ports, context),
     logger,
     metrics,

@@ -72,6 +72,8 @@ export class Pipeline {
       METRICS_HOST: '127.0.0.1',
       KUBERNETES_RETRIES: '2',
       KUBERNETES_RETRY_DELAY_MS: '5',
+      // Retries wait in the broker; short here so a test sees them all.
+      RETRY_DELAYS: '20ms,50ms',
       SHUTDOWN_TIMEOUT_MS: '5000',
       ...overrides,
     };

@@ -47,7 +47,7 @@ export class OutcomePublisher {
       recovery: {
         waitForConnect: false,
         initialDelay: options.reconnect?.initialDelayMs ?? 200,
-        maxDelay: options.reconnect?.maxDelayMs ?? 30_000,
+        maxDelay: options.reconnect?.maxDelayMs ?? 5000,
         setup: (model: ChannelModel) => publisher.#openChannel(model),
       },
     });

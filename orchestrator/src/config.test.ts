@@ -39,7 +39,6 @@ describe('configuration of the reporters', () => {
     );
     expect(() => loadConfig({ JIRA_DONE_LABEL: 'has space' })).toThrow(/JIRA_DONE_LABEL: a JIRA label holds no spaces/);
   });
-
 });
 
 describe('configuration of the retries', () => {

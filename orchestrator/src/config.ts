@@ -71,13 +71,11 @@ const Env = z
       .default('datadoghq.com'),
     DATADOG_API_URL: optionalUrl,
     REPORT_MAX_ATTEMPTS: env.int(6, 1),
-    REPORT_RETRY_DELAY_MS: env.int(1000, 1),
-    REPORT_MAX_DELAY_MS: env.int(60_000, 1),
+    /** How long a failed report waits in the broker before each further attempt (the last step repeats). */
+    REPORT_RETRY_DELAYS: RetryStepsText,
     REPORT_TIMEOUT_MS: env.int(10_000, 1),
-    /** The task.completed message outlasts a broker restart: more attempts than a reporter's. */
+    /** Local runs: attempts of the task.completed message (no Job holds it meanwhile); it outlasts a broker restart. */
     OUTCOME_PUBLISH_ATTEMPTS: env.int(12, 1),
-    /** How long an orchestrator's hold on a Job's reports lasts unless renewed; then another takes them over. */
-    REPORT_LEASE_MS: env.int(60_000, 300),
 
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     METRICS_HOST: z.string().default('0.0.0.0'),
@@ -153,11 +151,9 @@ const Env = z
       } satisfies ReportersConfig,
       reports: {
         maxAttempts: vars.REPORT_MAX_ATTEMPTS,
-        baseDelayMs: vars.REPORT_RETRY_DELAY_MS,
-        maxDelayMs: vars.REPORT_MAX_DELAY_MS,
+        retrySteps: vars.REPORT_RETRY_DELAYS,
         timeoutMs: vars.REPORT_TIMEOUT_MS,
         publishAttempts: vars.OUTCOME_PUBLISH_ATTEMPTS,
-        leaseMs: vars.REPORT_LEASE_MS,
       },
       metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,

@@ -37,7 +37,8 @@ afterEach(async () => {
   await broker.drain(ORCHESTRATOR_QUEUE).catch(() => undefined);
   await broker.drain(DEAD_LETTER_QUEUE).catch(() => undefined);
   // A retry still waiting would come back into the next test.
-  for (const step of STEPS) await broker.channel.purgeQueue(`orchestrator_queue.retry.${step}ms`).catch(() => undefined);
+  for (const step of STEPS)
+    await broker.channel.purgeQueue(`orchestrator_queue.retry.${step}ms`).catch(() => undefined);
   await broker.close();
 });
 

@@ -2,7 +2,6 @@ import {
   type AgentTask,
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_ROUTING_KEY,
-  declareTaskTopology,
   EXCHANGE,
   ORCHESTRATOR_QUEUE,
   TASK_CREATED,
@@ -54,7 +53,6 @@ export class TaskConsumer {
         maxAttempts: options.maxRetries,
         deadLetter: { exchange: DEAD_LETTER_EXCHANGE, routingKey: DEAD_LETTER_ROUTING_KEY },
       },
-      declare: (channel) => declareTaskTopology(channel),
       parse: (message) => {
         const parsed = parseTask(message);
         if (!parsed.ok) {

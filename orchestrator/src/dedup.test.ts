@@ -128,6 +128,7 @@ describe('Deduplicator', () => {
       read: async () => undefined,
       remove: async () => false,
       list: async () => [],
+      markDispatched: async () => undefined,
     };
     const dedup = new Deduplicator({ store: flapping, status: async () => 'missing', windowMs: day });
     await expect(dedup.claim(hash, 'task-a')).rejects.toThrow(/contended/);

@@ -7,13 +7,14 @@ import amqp, {
   type RecoveringChannelModel,
 } from 'amqplib';
 import type { Logger } from 'pino';
-import { deadLetterId, oneLine, publish, readRetryCount } from './task-messages.ts';
 import { type RetrySteps, retryAfterOf, retryDelay, retryQueueName } from './retry-steps.ts';
+import { deadLetterId, oneLine, publish, readRetryCount } from './task-messages.ts';
 
 /** What became of one message: the consumer acks, retries later, dead-letters or hands it back by it. */
 export type Settlement =
   | { kind: 'ack' }
-  | { kind: 'retry'; error: Error }
+  /** `headers`: what the next attempt should know (how far this one got). */
+  | { kind: 'retry'; error: Error; headers?: Record<string, unknown> }
   | { kind: 'dead-letter'; reason: string; category: string }
   /** Not handled and not failed (shutting down, held too long): back to the queue as it was. */
   | { kind: 'requeue'; reason: string };
@@ -49,7 +50,7 @@ export interface QueueConsumerOptions<T> {
   logger: Logger;
   route: QueueRoute;
   /** Declares what the queue is bound to (the exchanges, the dead-letter queue) on each new channel. */
-  declare: (channel: ConfirmChannel) => Promise<void>;
+  declare?: (channel: ConfirmChannel) => Promise<void>;
   parse: (message: ConsumeMessage) => Parsed<T>;
   handle: (value: T, context: MessageContext) => Promise<Settlement>;
   /** Hears how each message was settled, once the broker confirmed it (for metrics). */
@@ -85,11 +86,13 @@ export class QueueConsumer<T> {
     this.#pulse = new BrokerPulse(options.pulse ?? { intervalMs: 2000, silenceMs: 6000 });
   }
 
+  get route(): QueueRoute {
+    return this.#options.route;
+  }
+
   /** Connected, consuming, and the broker answered recently. */
   get ready(): boolean {
-    return (
-      this.#channel !== undefined && this.#consumerTag !== undefined && !this.#stopping && this.#pulse.answering
-    );
+    return this.#channel !== undefined && this.#consumerTag !== undefined && !this.#stopping && this.#pulse.answering;
   }
 
   /** Resolves once consuming; waits for the broker as long as it is away. */
@@ -157,7 +160,7 @@ export class QueueConsumer<T> {
         return !this.#stopping;
       },
     });
-    await this.#options.declare(channel);
+    await this.#options.declare?.(channel);
     await declareRoute(channel, route);
     await channel.prefetch(this.#options.prefetch);
     this.#channel = channel;
@@ -229,7 +232,10 @@ export class QueueConsumer<T> {
           const next = readRetryCount(message) + 1;
           const delayMs = retryDelay(route.retrySteps, next, retryAfterOf(settlement.error));
           logger.warn({ err: settlement.error, retry_count: next, delay_ms: delayMs }, 'failed, retrying later');
-          await publish(channel, '', retryQueueName(route.queue, delayMs), message, { [HEADERS.retryCount]: next });
+          await publish(channel, '', retryQueueName(route.queue, delayMs), message, {
+            ...settlement.headers,
+            [HEADERS.retryCount]: next,
+          });
           break;
         }
         case 'dead-letter': {

@@ -52,6 +52,10 @@ export class Pipeline {
     this.orchestrator = undefined;
     await this.broker.drain(ORCHESTRATOR_QUEUE).catch(() => undefined);
     await this.broker.drain(DEAD_LETTER_QUEUE).catch(() => undefined);
+    // Retries waiting in the broker must not come back into the next test.
+    for (const step of ['20ms', '50ms']) {
+      await this.broker.channel.deleteQueue(`${ORCHESTRATOR_QUEUE}.retry.${step}`).catch(() => undefined);
+    }
     await this.broker.close();
     await this.kubernetes.close();
     await this.anthropic.close();

@@ -32,6 +32,7 @@ import {
   ServiceProcess,
   serviceEntry,
   startGitHttpServer,
+  type TestBrokerNode,
   type TestVhost,
 } from '@anton/testing';
 import { Kubelet } from './kubelet.ts';
@@ -50,6 +51,8 @@ export interface PipelineOptions {
   orchestratorEnv?: Record<string, string>;
   /** Run the runner Jobs' pods (default true). */
   kubelet?: boolean;
+  /** The broker node the vhost goes on (default: the machine's shared broker). */
+  broker?: TestBrokerNode;
 }
 
 export interface WebhookReply {
@@ -111,7 +114,7 @@ export class Pipeline {
     this.sample = await createSampleRepo();
     [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog, this.gitServer] =
       await Promise.all([
-        createTestVhost(this.options.label ?? 'e2e'),
+        createTestVhost(this.options.label ?? 'e2e', this.options.broker),
         FakeAnthropic.start(),
         FakeOpenAI.start(),
         FakeGitHub.start({ token: GITHUB_TOKEN }),

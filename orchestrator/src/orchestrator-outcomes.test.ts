@@ -214,6 +214,21 @@ describe('outcomes: each Job followed to its end and reported where the task cam
     expect(outcomesOf(first)).toHaveLength(1);
   });
 
+  it('a retry starts at the delivery that failed: the comment is made once, the label after JIRA recovers', async () => {
+    await pipeline.start(reporterEnv({ JIRA_DONE_LABEL: 'anton-pr' }));
+    jira.inject(
+      { kind: 'status', status: 503, body: {} },
+      { times: 2, method: 'PUT', path: '/rest/api/2/issue/ORD-42' },
+    );
+    succeed(await dispatch(makeTask()));
+    await waitFor(() => jira.received('/rest/api/2/issue/ORD-42', 'PUT').length === 3, {
+      what: 'the label, refused twice, then made',
+    });
+    expect(jira.comments('ORD-42')).toHaveLength(1);
+    expect(jira.received('/rest/api/2/issue/ORD-42/comment', 'POST')).toHaveLength(1);
+    await waitFor(() => jira.issue('ORD-42').labels.includes('anton-pr'), { what: 'the label on the issue' });
+  });
+
   it('a report that finally fails is logged at error level with its task_id and counted, its token never', async () => {
     jira.serverError(10_000);
     await pipeline.start(reporterEnv({ REPORT_MAX_ATTEMPTS: '2' }), capturingLogger());

@@ -136,6 +136,22 @@ describe('the dlq command against the real broker', () => {
     expect((await broker.drain(DEAD_LETTER_QUEUE)).map((m) => m.properties.messageId)).toEqual([task.task_id]);
   });
 
+  it("keeps a report's dead letter when its reporter's queue is gone (nothing would take the replay)", async () => {
+    await broker.channel.assertQueue('anton.reports.gone.dlq', { durable: true });
+    try {
+      broker.channel.sendToQueue('anton.reports.gone.dlq', Buffer.from('{}'), { messageId: 'report-1' });
+      await broker.channel.waitForConfirms();
+      const { code, lines } = await dlq('--queue', 'anton.reports.gone.dlq', 'replay', '--all');
+      expect(code).toBe(1);
+      expect(lines).toEqual([
+        'not replayed report-1: no queue is bound for anton.reports.gone (left in anton.reports.gone.dlq)',
+      ]);
+      expect((await broker.drain('anton.reports.gone.dlq')).map((m) => m.properties.messageId)).toEqual(['report-1']);
+    } finally {
+      await broker.channel.deleteQueue('anton.reports.gone.dlq');
+    }
+  });
+
   it('says what it needs when called wrong', async () => {
     await expect(dlq('replay')).rejects.toThrow(/usage: dlq/);
     await expect(dlq('--queue', 'elsewhere', 'list')).rejects.toThrow(/not a dead-letter queue anton knows/);

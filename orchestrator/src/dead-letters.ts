@@ -96,6 +96,12 @@ export function replayDeadLetters(
     });
   });
   closed.catch(() => undefined);
+  // Published mandatory: a message no queue takes (a reporter's queue not declared) comes back
+  // (basic.return, before its confirm) instead of being dropped.
+  const returned = new Set<string>();
+  channel.on('return', (message: { properties: { messageId?: unknown } }) => {
+    returned.add(String(message.properties.messageId));
+  });
   return withAll(channel, queue, async (messages, settle) => {
     const result: ReplayResult = { replayed: [], failed: [] };
     const wanted = ids === 'all' ? undefined : new Set(ids);
@@ -114,11 +120,12 @@ export function replayDeadLetters(
           target.routingKey,
           { ...first, properties: { ...first.properties, headers } },
           {},
-          { messageId: letter.id },
+          { messageId: letter.id, mandatory: true },
         );
         published.catch(() => undefined); // heard through the race below
         // Confirmed before anything is acked: a republish that fails leaves the dead letter where it was.
         await Promise.race([published, closed]);
+        if (returned.delete(letter.id)) throw new Error(`no queue is bound for ${target.routingKey}`);
       } catch (err) {
         result.failed.push({ id: letter.id, error: (err as Error).message });
         continue;

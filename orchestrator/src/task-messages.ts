@@ -48,7 +48,7 @@ export function publish(
   routingKey: string,
   message: Pick<ConsumeMessage, 'content' | 'properties'>,
   headers: Record<string, unknown>,
-  overrides: { messageId?: string } = {},
+  overrides: { messageId?: string; mandatory?: boolean } = {},
 ): Promise<void> {
   const { properties } = message;
   const options: Options.Publish = {

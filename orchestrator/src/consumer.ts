@@ -41,6 +41,7 @@ export class TaskConsumer {
   constructor(options: ConsumerOptions) {
     const { metrics, logger } = options;
     this.#consumer = new QueueConsumer<AgentTask>({
+      what: 'task',
       url: options.url,
       prefetch: options.prefetch,
       logger,

@@ -45,6 +45,8 @@ export interface QueueRoute {
 }
 
 export interface QueueConsumerOptions<T> {
+  /** What its messages are, for the logs: `task` (task dead-lettered), `report`. */
+  what: string;
   url: string;
   prefetch: number;
   logger: Logger;
@@ -203,7 +205,7 @@ export class QueueConsumer<T> {
       settlement = { kind: 'retry', error: err instanceof Error ? err : new Error(String(err)) };
     }
     if (settlement.kind === 'retry' && finalAttempt) {
-      logger.error({ err: settlement.error }, 'failed for the last time');
+      logger.error({ err: settlement.error }, `${this.#options.what} failed for the last time`);
       settlement = {
         kind: 'dead-letter',
         reason: `gave up after ${retryCount + 1} attempts: ${settlement.error.message}`,
@@ -231,7 +233,10 @@ export class QueueConsumer<T> {
         case 'retry': {
           const next = readRetryCount(message) + 1;
           const delayMs = retryDelay(route.retrySteps, next, retryAfterOf(settlement.error));
-          logger.warn({ err: settlement.error, retry_count: next, delay_ms: delayMs }, 'failed, retrying later');
+          logger.warn(
+            { err: settlement.error, retry_count: next, delay_ms: delayMs },
+            `${this.#options.what} failed, republishing for another attempt`,
+          );
           await publish(channel, '', retryQueueName(route.queue, delayMs), message, {
             ...settlement.headers,
             [HEADERS.retryCount]: next,
@@ -239,7 +244,10 @@ export class QueueConsumer<T> {
           break;
         }
         case 'dead-letter': {
-          logger.error({ reason: settlement.reason, category: settlement.category }, 'dead-lettered');
+          logger.error(
+            { reason: settlement.reason, category: settlement.category },
+            `${this.#options.what} dead-lettered`,
+          );
           const headers = { [HEADERS.deadLetterReason]: oneLine(settlement.reason) };
           // A crash between this publish and the ack writes it again: the same id lets tools show it once.
           await publish(channel, route.deadLetter.exchange, route.deadLetter.routingKey, message, headers, {

@@ -195,6 +195,9 @@ export class Pipeline {
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Retries wait in the broker: seconds here, so a case sees them without minutes of waiting.
+      RETRY_DELAYS: '500ms,1s,2s',
+      REPORT_RETRY_DELAYS: '500ms,1s,2s',
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       ...this.options.orchestratorEnv,
     };

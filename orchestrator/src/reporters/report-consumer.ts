@@ -84,6 +84,7 @@ export function reportConsumer(options: ReportConsumerOptions): QueueConsumer<Fi
   };
 
   return new QueueConsumer<FinishedTask>({
+    what: 'report',
     url: options.url,
     prefetch: 1,
     logger,

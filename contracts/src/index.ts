@@ -1,4 +1,5 @@
 export * from './agent-task.ts';
+export * from './broker-pulse.ts';
 export * from './env.ts';
 export * from './fix-branch.ts';
 export * from './format-issues.ts';

@@ -30,12 +30,6 @@ export const ANNOTATIONS = {
   prUrl: 'anton.dev/pr-url',
   /** Why the run failed, timed out or changed nothing (shortened), for `kubectl describe job`. */
   reason: 'anton.dev/reason',
-  /** Which orchestrator delivers the outcome's reports: the one whose record won, or who took them over. */
-  reportedBy: 'anton.dev/reported-by',
-  /** Reporters the outcome is still owed to (comma-separated); removed once each has had its delivery. */
-  reportsPending: 'anton.dev/reports-pending',
-  /** Until when `reported-by` holds those deliveries (renewed while it works); another orchestrator takes over after. */
-  reportingUntil: 'anton.dev/reporting-until',
 } as const;
 
 export const SECRET_NAME = 'anton-secrets';

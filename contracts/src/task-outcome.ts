@@ -18,5 +18,11 @@ export const TaskOutcome = z.looseObject({
   reason: z.string().optional(),
   usage: RunUsage.optional(),
   finished_at: z.iso.datetime({ offset: true }),
+  /** What the reporters say about the task (added fields: consumers of the original ignore them). */
+  title: z.string().optional(),
+  url: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  /** The incident's deduplication hash (Datadog's aggregation key). */
+  dedup_hash: z.string().optional(),
 });
 export type TaskOutcome = z.infer<typeof TaskOutcome>;

@@ -1,31 +1,31 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { waitFor } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline } from '../src/harness/pipeline.ts';
 import { readiness } from './support/broker-routes.ts';
-import { waitUntilNoOtherVitest } from './support/machine-alone.ts';
+import { type OwnBroker, startOwnBroker } from './support/own-broker.ts';
 import { SteadySender } from './support/steady-sender.ts';
 import { expectEachIncidentEndedOnce, queuedDeadLetters } from './support/task-ledger.ts';
 
-// The real broker stops and starts again (rabbitmqctl stop_app / start_app) under a steady flow of
-// webhooks. It is shared by everything on this machine, so this runs only when no other vitest
-// does (the chaos project runs its files one at a time), and the broker is started again whatever
-// happens.
-const run = promisify(execFile);
+// A real broker stops and starts again (rabbitmqctl stop_app / start_app) under a steady flow of
+// webhooks: a node of this test's own (its own name, ports, data and config), never the machine's
+// shared broker, which other tests keep using meanwhile. It is started again whatever happens.
+let broker: OwnBroker;
 let pipeline: Pipeline;
 let sender: SteadySender | undefined;
 
 beforeAll(async () => {
+  broker = await startOwnBroker('chaos-restart');
   pipeline = await Pipeline.start({
     label: 'chaos-restart',
     kubelet: false,
+    broker,
     orchestratorEnv: { MAX_ACTIVE_JOBS: '1000' },
   });
 }, 120_000);
 afterAll(async () => {
   sender?.stop();
   await pipeline?.close();
+  await broker?.close();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,12 +34,11 @@ describe('a broker restart under a steady flow of webhooks', () => {
   it(
     'answers 503 while the broker is down, recovers within 10 s of its return, and ends every accepted webhook once',
     async () => {
-      await waitUntilNoOtherVitest();
       sender = new SteadySender(pipeline, { intervalMs: 100, firstNumber: 5000 });
       sender.start();
       await sleep(2_000);
       try {
-        await run('rabbitmqctl', ['-q', 'stop_app']);
+        await broker.ctl(['stop_app']);
         await waitFor(async () => (await readiness(pipeline)).ingester === 503, {
           what: 'the ingester to report unready while the broker is down',
         });
@@ -49,7 +48,7 @@ describe('a broker restart under a steady flow of webhooks', () => {
         });
         await sleep(2_000);
       } finally {
-        await run('rabbitmqctl', ['-q', 'start_app']);
+        await broker.ctl(['start_app']);
       }
       await waitFor(
         async () => {

@@ -87,6 +87,28 @@ describe('broker outages', () => {
   });
 });
 
+describe('a hung broker', () => {
+  it('makes the publisher unready while the broker does not answer, though the socket stays open', async () => {
+    const publisher = await AmqpPublisher.start({
+      url: viaProxy,
+      confirmTimeoutMs: 1000,
+      logger: createLogger('silent'),
+      pulse: { intervalMs: 100, silenceMs: 500 },
+    });
+    try {
+      await waitFor(() => publisher.ready, { what: 'the publisher to connect' });
+      proxy.stall('from-target'); // nothing the broker says arrives: no confirm, no answer
+      await waitFor(() => !publisher.ready, { what: 'the publisher to turn unready' });
+      expect(proxy.connections).toBeGreaterThan(0);
+      await proxy.restore();
+      await waitFor(() => publisher.ready, { what: 'the publisher to be ready again' });
+    } finally {
+      await proxy.restore();
+      await publisher.close();
+    }
+  });
+});
+
 describe('closing', () => {
   it('refuses new tasks at once but finishes the ones in flight', async () => {
     const publisher = await AmqpPublisher.start({

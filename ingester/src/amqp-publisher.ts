@@ -1,4 +1,13 @@
-import { type AgentTask, CONTENT_TYPE_JSON, EXCHANGE, HEADERS, openTaskChannel, TASK_CREATED } from '@anton/contracts';
+import {
+  type AgentTask,
+  BrokerPulse,
+  CONTENT_TYPE_JSON,
+  EXCHANGE,
+  HEADERS,
+  ORCHESTRATOR_QUEUE,
+  openTaskChannel,
+  TASK_CREATED,
+} from '@anton/contracts';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { batchFrameWrites } from './amqp-write-batching.ts';
@@ -11,6 +20,8 @@ export interface AmqpPublisherOptions {
   logger: Logger;
   /** Reconnect backoff (amqplib's recovery: exponential, with jitter). */
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
+  /** How often the broker is asked whether it answers, and how long a silence makes the publisher unready. */
+  pulse?: { intervalMs: number; silenceMs: number };
 }
 
 /**
@@ -29,9 +40,12 @@ export class AmqpPublisher implements TaskPublisher {
   #closing = false;
   readonly #returned = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** A hung broker keeps the socket open: ready only while it answers (a confirm, a probe). */
+  readonly #pulse: BrokerPulse;
 
   private constructor(options: AmqpPublisherOptions) {
     this.#options = options;
+    this.#pulse = new BrokerPulse(options.pulse ?? { intervalMs: 2000, silenceMs: 6000 });
   }
 
   /** Starts connecting and returns at once; `ready` turns true when the channel is open. */
@@ -59,7 +73,7 @@ export class AmqpPublisher implements TaskPublisher {
   }
 
   get ready(): boolean {
-    return this.#channel !== undefined && !this.#blocked && !this.#closing;
+    return this.#channel !== undefined && !this.#blocked && !this.#closing && this.#pulse.answering;
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
@@ -68,6 +82,7 @@ export class AmqpPublisher implements TaskPublisher {
       onClose: (closed) => {
         if (this.#channel !== closed) return false;
         this.#channel = undefined;
+        this.#pulse.stop();
         return !this.#closing;
       },
     });
@@ -75,6 +90,7 @@ export class AmqpPublisher implements TaskPublisher {
       if (message.properties.messageId) this.#returned.add(String(message.properties.messageId));
     });
     this.#channel = channel;
+    this.#pulse.start(() => channel.checkQueue(ORCHESTRATOR_QUEUE));
   }
 
   #watch(connection: RecoveringChannelModel): void {
@@ -82,6 +98,7 @@ export class AmqpPublisher implements TaskPublisher {
     connection.on('connect', () => log.info('connected to RabbitMQ'));
     connection.on('disconnect', (err) => {
       this.#channel = undefined;
+      this.#pulse.stop();
       log.warn({ err }, 'lost the RabbitMQ connection; reconnecting');
     });
     connection.on('connect-failed', (err) => log.warn({ err }, 'could not connect to RabbitMQ'));
@@ -118,6 +135,7 @@ export class AmqpPublisher implements TaskPublisher {
       try {
         channel.publish(EXCHANGE, TASK_CREATED, Buffer.from(JSON.stringify(task)), options, (err) => {
           clearTimeout(timer);
+          this.#pulse.heard();
           // The broker sends basic.return before the confirm of an unroutable mandatory message.
           const unroutable = this.#returned.delete(task.task_id);
           if (err) reject(new PublishError('RabbitMQ did not take the task', { cause: err }));
@@ -137,6 +155,7 @@ export class AmqpPublisher implements TaskPublisher {
 
   async close(): Promise<void> {
     this.#closing = true;
+    this.#pulse.stop();
     await Promise.allSettled([...this.#inFlight]);
     await this.#connection?.close();
   }

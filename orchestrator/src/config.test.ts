@@ -46,11 +46,17 @@ describe('configuration of the reporters', () => {
     expect(noToken.reporters.incomplete).toEqual(['JIRA reporting is off: JIRA_API_TOKEN is not set']);
     expect(() => loadConfig({ JIRA_DONE_LABEL: 'has space' })).toThrow(/JIRA_DONE_LABEL: a JIRA label holds no spaces/);
   });
+});
 
-  it('holds undelivered reports for a minute unless REPORT_LEASE_MS says otherwise, never below 300 ms', () => {
-    expect(loadConfig({}).reports.leaseMs).toBe(60_000);
-    expect(loadConfig({ REPORT_LEASE_MS: '2000' }).reports.leaseMs).toBe(2_000);
-    expect(() => loadConfig({ REPORT_LEASE_MS: '10' })).toThrow(/REPORT_LEASE_MS/);
+describe('configuration of the retries', () => {
+  it('waits 10 s, 1 min, then 5 min unless RETRY_DELAYS says otherwise', () => {
+    expect(loadConfig({}).rabbitmq.retrySteps).toEqual([10_000, 60_000, 300_000]);
+    expect(loadConfig({ RETRY_DELAYS: '500ms, 2s,1h' }).rabbitmq.retrySteps).toEqual([500, 2000, 3_600_000]);
+  });
+
+  it('refuses delays it cannot read or that do not grow', () => {
+    expect(() => loadConfig({ RETRY_DELAYS: '10s,soon' })).toThrow(/RETRY_DELAYS: "soon" is not a delay/);
+    expect(() => loadConfig({ RETRY_DELAYS: '1m,10s' })).toThrow(/RETRY_DELAYS: the delays must grow/);
   });
 });
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import { incompleteReporter, type ReportersConfig } from './reporters/registry.ts';
+import { RetryStepsText } from './retry-steps.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -20,11 +21,15 @@ const Env = z
     RABBITMQ_URL: z.string().default('amqp://guest:guest@127.0.0.1:5672'),
     PREFETCH: env.int(1, 1),
     MAX_RETRIES: env.int(3, 1),
+    /** How long a failed task waits in the broker before each further attempt (the last step repeats). */
+    RETRY_DELAYS: RetryStepsText,
     DISPATCHER: z.enum(['kubernetes', 'local']).default('kubernetes'),
     MAX_ACTIVE_JOBS: env.int(5, 1),
     /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
     CAPACITY_HOLD_SECONDS: env.int(600, 1),
     DEDUP_WINDOW_SECONDS: env.int(86_400, 0),
+    /** The longest a task may hold its claim before its runner exists; a claim left longer without one is stale. */
+    DEDUP_PENDING_SECONDS: env.int(3600, 1),
     ROUTING_CONFIG: env.optional,
     JOB_TEMPLATES_DIR: z.string().default(resolve(packageRoot, 'templates')),
 
@@ -80,13 +85,11 @@ const Env = z
     /** Data Center serves personal access tokens as Bearer, which Basic auth does not. */
     JIRA_AUTH: z.enum(['basic', 'bearer']).default('basic'),
     REPORT_MAX_ATTEMPTS: env.int(6, 1),
-    REPORT_RETRY_DELAY_MS: env.int(1000, 1),
-    REPORT_MAX_DELAY_MS: env.int(60_000, 1),
+    /** How long a failed report waits in the broker before each further attempt (the last step repeats). */
+    REPORT_RETRY_DELAYS: RetryStepsText,
     REPORT_TIMEOUT_MS: env.int(10_000, 1),
-    /** The task.completed message outlasts a broker restart: more attempts than a reporter's. */
+    /** Local runs: attempts of the task.completed message (no Job holds it meanwhile); it outlasts a broker restart. */
     OUTCOME_PUBLISH_ATTEMPTS: env.int(12, 1),
-    /** How long an orchestrator's hold on a Job's reports lasts unless renewed; then another takes them over. */
-    REPORT_LEASE_MS: env.int(60_000, 300),
 
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
     METRICS_HOST: z.string().default('0.0.0.0'),
@@ -113,11 +116,17 @@ const Env = z
     }
     return {
       logLevel: vars.LOG_LEVEL,
-      rabbitmq: { url: vars.RABBITMQ_URL, prefetch: vars.PREFETCH, maxRetries: vars.MAX_RETRIES },
+      rabbitmq: {
+        url: vars.RABBITMQ_URL,
+        prefetch: vars.PREFETCH,
+        maxRetries: vars.MAX_RETRIES,
+        retrySteps: vars.RETRY_DELAYS,
+      },
       dispatcher: vars.DISPATCHER,
       maxActiveJobs: vars.MAX_ACTIVE_JOBS,
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
       dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
+      dedupPendingMs: vars.DEDUP_PENDING_SECONDS * 1000,
       routingConfigPath: vars.ROUTING_CONFIG,
       /** The only host repositories are cloned from and the GitHub token goes to (with the API's). */
       gitOrigin: vars.GITHUB_GIT_URL
@@ -197,11 +206,9 @@ const Env = z
       } satisfies EnrichmentConfig,
       reports: {
         maxAttempts: vars.REPORT_MAX_ATTEMPTS,
-        baseDelayMs: vars.REPORT_RETRY_DELAY_MS,
-        maxDelayMs: vars.REPORT_MAX_DELAY_MS,
+        retrySteps: vars.REPORT_RETRY_DELAYS,
         timeoutMs: vars.REPORT_TIMEOUT_MS,
         publishAttempts: vars.OUTCOME_PUBLISH_ATTEMPTS,
-        leaseMs: vars.REPORT_LEASE_MS,
       },
       metrics: { port: vars.METRICS_PORT, host: vars.METRICS_HOST },
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,

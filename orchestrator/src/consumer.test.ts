@@ -11,6 +11,8 @@ import type { HandleContext, TaskDisposition } from './handle-task.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 const run = promisify(execFile);
+/** Short waits, so a test sees several retries; production's are seconds to minutes. */
+const STEPS = [50, 100, 400];
 const logger = pino({ level: 'silent' });
 
 let vhost: TestVhost;
@@ -34,12 +36,16 @@ afterEach(async () => {
   consumer = undefined;
   await broker.drain(ORCHESTRATOR_QUEUE).catch(() => undefined);
   await broker.drain(DEAD_LETTER_QUEUE).catch(() => undefined);
+  // A retry still waiting would come back into the next test.
+  for (const step of STEPS)
+    await broker.channel.purgeQueue(`orchestrator_queue.retry.${step}ms`).catch(() => undefined);
   await broker.close();
 });
 
 async function startConsumer(
   decide: (task: AgentTask, context: HandleContext) => TaskDisposition | Promise<TaskDisposition>,
   url = vhost.url,
+  { start = true }: { start?: boolean } = {},
 ) {
   const handle: TaskHandler = async (task, context) => {
     calls.push({ task, context });
@@ -49,12 +55,14 @@ async function startConsumer(
     url,
     prefetch: 1,
     maxRetries: 3,
+    retrySteps: STEPS,
     handle,
     logger,
     metrics,
     reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    pulse: { intervalMs: 100, silenceMs: 500 },
   });
-  await consumer.start();
+  if (start) await consumer.start();
   return consumer;
 }
 
@@ -109,6 +117,46 @@ describe('TaskConsumer against the real broker', () => {
     });
     expect(await counter('retried')).toBe(2);
     expect(await counter('deadLettered', { reason: 'retries_exhausted' })).toBe(1);
+  });
+
+  it('lets a failed task wait in the retry queue of its step, which sends it back to task.created', async () => {
+    const received: number[] = [];
+    await startConsumer(() => {
+      received.push(Date.now());
+      return { kind: 'retry', error: new Error('503') };
+    });
+    for (const step of STEPS) {
+      const retry = await broker.count(`orchestrator_queue.retry.${step}ms`);
+      expect(retry.consumerCount).toBe(0); // nobody consumes it: the broker's TTL ends each wait
+    }
+    await broker.publish(makeTask());
+    await waitFor(async () => (await broker.count(DEAD_LETTER_QUEUE)).messageCount === 1, { what: 'a dead letter' });
+    expect(received).toHaveLength(3);
+    // Retry n waited at least step n (TTL expiry may add to it, never take from it).
+    expect((received[1] ?? 0) - (received[0] ?? 0)).toBeGreaterThanOrEqual(STEPS[0] ?? 0);
+    expect((received[2] ?? 0) - (received[1] ?? 0)).toBeGreaterThanOrEqual(STEPS[1] ?? 0);
+  });
+
+  it("waits at least as long as a dependency's Retry-After: the first step that long", async () => {
+    const received: number[] = [];
+    await startConsumer(() => {
+      received.push(Date.now());
+      const error = Object.assign(new Error('429'), { retryAfterMs: 300 });
+      return { kind: 'retry', error: new Error('throttled', { cause: error }) };
+    });
+    await broker.publish(makeTask());
+    await waitFor(() => received.length === 2, { what: 'the retry' });
+    expect((received[1] ?? 0) - (received[0] ?? 0)).toBeGreaterThanOrEqual(300);
+  });
+
+  it('gives each dead letter a stable message id: its own, or one derived from its body', async () => {
+    await startConsumer(() => ({ kind: 'dead-letter', reason: 'no', category: 'no_repository' }));
+    await broker.publish(Buffer.from('{not json'));
+    await broker.publish(Buffer.from('{not json'));
+    await waitFor(async () => (await broker.count(DEAD_LETTER_QUEUE)).messageCount === 2, { what: 'dead letters' });
+    const ids = (await broker.drain(DEAD_LETTER_QUEUE)).map((m) => m.properties.messageId);
+    expect(ids[0]).toMatch(/^sha256:[0-9a-f]{32}$/);
+    expect(ids[1]).toBe(ids[0]);
   });
 
   it('continues counting from a republished message', async () => {
@@ -178,6 +226,58 @@ describe('TaskConsumer against the real broker', () => {
     await waitFor(() => consumer?.ready, { what: 'the consumer to reconnect' });
     await broker.publish(makeTask());
     await waitFor(() => calls.length === 1, { what: 'a task after the reconnect' });
+  });
+
+  it('waits for the broker at start however long it is away, then consumes', async () => {
+    const target = new URL(vhost.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5672) });
+    try {
+      await proxy.cut();
+      target.port = String(proxy.port);
+      const waiting = await startConsumer(() => ({ kind: 'duplicate', heldBy: 'x' }), target.toString(), {
+        start: false,
+      });
+      let started = false;
+      let failed: unknown;
+      waiting.start().then(
+        () => {
+          started = true;
+        },
+        (err) => {
+          failed = err;
+        },
+      );
+      // Far more attempts than amqplib's initial retry budget would allow (5 at 50..200 ms).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(failed).toBeUndefined();
+      expect(started).toBe(false);
+      await proxy.restore();
+      await waitFor(() => started && waiting.ready, { what: 'the consumer to start once the broker is back' });
+      await broker.publish(makeTask());
+      await waitFor(() => calls.length === 1, { what: 'a task after the start' });
+    } finally {
+      await consumer?.stop(1000);
+      consumer = undefined;
+      await proxy.close();
+    }
+  });
+
+  it('is not ready while the broker does not answer (a frozen broker), and ready again when it does', async () => {
+    const target = new URL(vhost.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5672) });
+    try {
+      target.port = String(proxy.port);
+      await startConsumer(() => ({ kind: 'duplicate', heldBy: 'x' }), target.toString());
+      expect(consumer?.ready).toBe(true);
+      proxy.stall('from-target'); // the socket stays open; nothing the broker says arrives
+      await waitFor(() => consumer?.ready === false, { what: 'the consumer to turn unready' });
+      await proxy.restore();
+      await waitFor(() => consumer?.ready, { what: 'the consumer to be ready again' });
+    } finally {
+      await consumer?.stop(1000);
+      consumer = undefined;
+      await proxy.close();
+    }
   });
 
   it('survives a connection reset in the middle of setting up after a reconnect', async () => {

@@ -3,6 +3,7 @@ import { type ClaimStore, Deduplicator, dedupHash, MemoryClaimStore, type Runner
 
 const hash = dedupHash({ source: 'datadog', external_id: '1', dedup_key: 'monitor-7:service:web' });
 const day = 86_400_000;
+const hour = 3_600_000;
 
 function setup(statuses: Record<string, RunnerStatus> = {}) {
   let now = Date.parse('2025-01-15T10:00:00Z');
@@ -12,6 +13,7 @@ function setup(statuses: Record<string, RunnerStatus> = {}) {
     store,
     status: async (taskId) => statuses[taskId] ?? 'missing',
     windowMs: day,
+    pendingMs: hour,
     now: clock,
   });
   return { store, dedup, statuses, advance: (ms: number) => (now += ms) };
@@ -38,6 +40,24 @@ describe('Deduplicator', () => {
     expect(await dedup.claim(hash, 'task-c')).toMatchObject({ kind: 'duplicate', status: 'active' });
     statuses['task-a'] = 'done';
     expect(await dedup.claim(hash, 'task-d')).toMatchObject({ kind: 'duplicate', status: 'done' });
+  });
+
+  it('stops blocking on a holder that never got its runner once it could no longer be in flight', async () => {
+    const { dedup, advance } = setup();
+    await dedup.claim(hash, 'task-a'); // then dead-lettered while its release failed: no Job, no message
+    advance(hour - 1);
+    expect(await dedup.claim(hash, 'task-b')).toMatchObject({ kind: 'duplicate', status: 'missing' });
+    advance(1);
+    expect(await dedup.claim(hash, 'task-b')).toEqual({ kind: 'claimed' });
+  });
+
+  it("keeps blocking within the window on a holder whose runner existed and is gone (its Job's TTL)", async () => {
+    const { dedup, store, advance } = setup();
+    await dedup.claim(hash, 'task-a');
+    await dedup.markDispatched(hash, 'task-a');
+    expect((await store.read(hash))?.dispatched).toBe(true);
+    advance(2 * hour);
+    expect(await dedup.claim(hash, 'task-b')).toMatchObject({ kind: 'duplicate', status: 'missing' });
   });
 
   it('lets the holder claim again (a redelivery or retry of the same task)', async () => {
@@ -108,6 +128,7 @@ describe('Deduplicator', () => {
       read: async () => undefined,
       remove: async () => false,
       list: async () => [],
+      markDispatched: async () => undefined,
     };
     const dedup = new Deduplicator({ store: flapping, status: async () => 'missing', windowMs: day });
     await expect(dedup.claim(hash, 'task-a')).rejects.toThrow(/contended/);

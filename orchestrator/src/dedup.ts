@@ -16,6 +16,8 @@ export interface HeldClaim {
   taskId: string;
   claimedAt: Date;
   version: string;
+  /** Its runner was created: a holder missing now ran and was cleaned up (its Job's TTL), not lost. */
+  dispatched: boolean;
 }
 
 /** Where claims live. `create` must be atomic: of two creators of one hash, exactly one wins. */
@@ -25,6 +27,8 @@ export interface ClaimStore {
   /** Removes the claim only if it is still this version; false when it was not. */
   remove(hash: string, version: string): Promise<boolean>;
   list(): Promise<Array<HeldClaim & { hash: string }>>;
+  /** Notes on the claim (this version of it) that its runner exists. */
+  markDispatched(hash: string, version: string): Promise<void>;
 }
 
 /**
@@ -36,6 +40,8 @@ export interface ClaimStore {
 export type RunnerStatus = 'active' | 'done' | 'failed' | 'missing';
 
 export type ClaimResult = { kind: 'claimed' } | { kind: 'duplicate'; heldBy: string; status: RunnerStatus };
+
+const DEFAULT_PENDING_MS = 60 * 60 * 1000;
 
 /**
  * Deduplication across orchestrator replicas, with no database but the cluster itself.
@@ -50,7 +56,10 @@ export type ClaimResult = { kind: 'claimed' } | { kind: 'duplicate'; heldBy: str
  * A held claim makes a task a duplicate while its holder's Job is running, or, within the window,
  * done or not there (still being routed, or done and already cleaned up). A failed holder's
  * claim, or one older than the window, is stale: it is removed (only that version of it, so a
- * replica that replaced it meanwhile keeps its own) and claimed anew. Claims are released when
+ * replica that replaced it meanwhile keeps its own) and claimed anew. So is a claim whose holder
+ * never got its runner (not marked dispatched, no Job) once it is older than `pendingMs`, the
+ * longest a task can be on its way to a runner: its task ended without one and its release was
+ * lost, and it must not drop later events about the incident. Claims are released when
  * their task is dead-lettered and when its outcome allows a retry (claim-policy.ts), so a later
  * event about the same incident can try again.
  */
@@ -58,17 +67,21 @@ export class Deduplicator {
   readonly #store: ClaimStore;
   readonly #status: (taskId: string) => Promise<RunnerStatus>;
   readonly #windowMs: number;
+  readonly #pendingMs: number;
   readonly #now: () => number;
 
   constructor(options: {
     store: ClaimStore;
     status: (taskId: string) => Promise<RunnerStatus>;
     windowMs: number;
+    /** How long a task may hold its claim before its runner exists (retries, waits for a slot). */
+    pendingMs?: number;
     now?: () => number;
   }) {
     this.#store = options.store;
     this.#status = options.status;
     this.#windowMs = options.windowMs;
+    this.#pendingMs = options.pendingMs ?? DEFAULT_PENDING_MS;
     this.#now = options.now ?? Date.now;
   }
 
@@ -81,14 +94,23 @@ export class Deduplicator {
       // The same task again: a redelivery, or the retry of a failed attempt.
       if (held.taskId === taskId) return { kind: 'claimed' };
       const status = await this.#status(held.taskId);
-      const expired = this.#now() - held.claimedAt.getTime() >= this.#windowMs;
-      // A running Job blocks whatever the window; anything but a failure blocks within it.
-      if (status === 'active' || (!expired && status !== 'failed')) {
+      const age = this.#now() - held.claimedAt.getTime();
+      const expired = age >= this.#windowMs;
+      const abandoned = status === 'missing' && !held.dispatched && age >= this.#pendingMs;
+      // A running Job blocks whatever the window; anything but a failure or an abandoned claim blocks within it.
+      if (status === 'active' || (!expired && !abandoned && status !== 'failed')) {
         return { kind: 'duplicate', heldBy: held.taskId, status };
       }
       await this.#store.remove(hash, held.version);
     }
     throw new RetryableError(`the deduplication claim ${hash} is contended`);
+  }
+
+  /** Notes that `taskId`'s runner exists, if it still holds the claim. */
+  async markDispatched(hash: string, taskId: string): Promise<void> {
+    if (this.#windowMs === 0) return;
+    const held = await this.#store.read(hash);
+    if (held?.taskId === taskId && !held.dispatched) await this.#store.markDispatched(hash, held.version);
   }
 
   /** Gives up the claim if `taskId` still holds it. */
@@ -121,7 +143,12 @@ export class MemoryClaimStore implements ClaimStore {
   async create(hash: string, taskId: string): Promise<'created' | 'exists'> {
     if (this.#claims.has(hash)) return 'exists';
     this.#versions += 1;
-    this.#claims.set(hash, { taskId, claimedAt: new Date(this.#now()), version: String(this.#versions) });
+    this.#claims.set(hash, {
+      taskId,
+      claimedAt: new Date(this.#now()),
+      version: String(this.#versions),
+      dispatched: false,
+    });
     return 'created';
   }
 
@@ -133,6 +160,11 @@ export class MemoryClaimStore implements ClaimStore {
     if (this.#claims.get(hash)?.version !== version) return false;
     this.#claims.delete(hash);
     return true;
+  }
+
+  async markDispatched(hash: string, version: string): Promise<void> {
+    const held = this.#claims.get(hash);
+    if (held?.version === version) held.dispatched = true;
   }
 
   async list(): Promise<Array<HeldClaim & { hash: string }>> {

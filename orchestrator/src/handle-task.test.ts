@@ -191,6 +191,25 @@ repositories:
     expect(ports.capacity.used).toBe(0);
   });
 
+  it('releases the claim when the final attempt fails before it could claim (the API refusing creates)', async () => {
+    const task = makeTask();
+    dispatcher.failures.push(new RetryableError('503'));
+    expect(await handleTask(task, ports, context())).toMatchObject({ kind: 'retry' });
+    const create = store.create.bind(store);
+    store.create = async () => {
+      throw new RetryableError('the API refuses creates');
+    };
+    expect(await handleTask(task, ports, context({ finalAttempt: true }))).toMatchObject({ kind: 'retry' });
+    store.create = create;
+    expect(await store.read(dedupHash(task))).toBeUndefined();
+  });
+
+  it('marks the claim once the runner exists', async () => {
+    const task = makeTask();
+    await handleTask(task, ports, context());
+    expect((await store.read(dedupHash(task)))?.dispatched).toBe(true);
+  });
+
   it('waits at the cap and starts when a runner finishes', async () => {
     ports.capacity = new Capacity(1);
     ports.capacity.update(['busy']);

@@ -48,12 +48,15 @@ export interface HandleContext {
 export async function handleTask(task: AgentTask, ports: TaskPorts, context: HandleContext): Promise<TaskDisposition> {
   const { logger, signal } = context;
   const hash = dedupHash(task);
-  let claimed = false;
   let reserved: string | undefined;
 
+  // The task ends without a runner: let a later event about this incident try again. Whatever
+  // attempt made the claim (this one may have failed before reaching it); a release that fails is
+  // covered by the claim's pending bound (dedup.ts).
+  const releaseClaim = () =>
+    ports.dedup.release(hash, task.task_id).catch((err) => logger.warn({ err }, 'claim release failed'));
   const deadLetter = async (reason: string, category: DeadLetterKind): Promise<TaskDisposition> => {
-    // Let a later event about this incident try again.
-    if (claimed) await ports.dedup.release(hash, task.task_id).catch((err) => logger.warn({ err }, 'release failed'));
+    await releaseClaim();
     return { kind: 'dead-letter', reason, category };
   };
 
@@ -82,7 +85,6 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
       logger.info({ dedup_hash: hash, held_by: claim.heldBy, holder_status: claim.status }, 'duplicate task skipped');
       return { kind: 'duplicate', heldBy: claim.heldBy };
     }
-    claimed = true;
     // The enriched task (description, base branch, deployed commit) is what is routed and dispatched.
     if (ports.enrich) task = await ports.enrich(task, logger, signal);
     // What the enrichment found was analysed (a pull request's head branch) is what is cloned.
@@ -107,6 +109,9 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
     );
     const result = await ports.dispatcher.dispatch({ task, repository, plan, routedBy, dedupHash: hash }, logger);
     reserved = undefined; // the runner exists: from here the watch counts it
+    await ports.dedup
+      .markDispatched(hash, task.task_id)
+      .catch((err) => logger.warn({ err }, 'could not mark the claim dispatched'));
     if (result.created) {
       ports.metrics.dispatched.inc({ source: task.source, template: plan.template_id, routed_by: routedBy });
     }
@@ -114,9 +119,7 @@ export async function handleTask(task: AgentTask, ports: TaskPorts, context: Han
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     if (error instanceof PermanentError) return await deadLetter(error.message, 'not_dispatchable');
-    if (context.finalAttempt && claimed) {
-      await ports.dedup.release(hash, task.task_id).catch((e) => logger.warn({ err: e }, 'release failed'));
-    }
+    if (context.finalAttempt) await releaseClaim();
     return { kind: 'retry', error };
   } finally {
     if (reserved) ports.capacity.release(reserved);

@@ -103,7 +103,7 @@ export function createMetrics({ defaults = false } = {}) {
     }),
     reports: new Counter({
       name: 'anton_reports_total',
-      help: 'Outcome reports (JIRA comments, Datadog events, task.completed messages) by reporter and result',
+      help: 'Outcome reports (JIRA comments, Datadog events) by reporter and result: sent, retried, failed',
       labelNames: ['reporter', 'outcome'] as const,
       registers,
     }),

@@ -24,6 +24,7 @@ const jobs = () => pipeline.kubernetes.jobs('agents');
 const contextMaps = () =>
   pipeline.kubernetes.configMaps('agents').filter((cm) => cm.metadata?.name?.startsWith('agent-ctx-'));
 const jobsPath = '/apis/batch/v1/namespaces/agents/jobs';
+const claimPosts = () => pipeline.kubernetes.received('/api/v1/namespaces/agents/configmaps', 'POST').length;
 const metricsText = async () => (await fetch(`${pipeline.orchestrator?.healthUrl}/metrics`)).text();
 
 describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, FakeAnthropic)', () => {
@@ -239,6 +240,26 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     expect(jobs()).toHaveLength(0);
     // The claim was released: the incident may be tried again.
     expect(pipeline.kubernetes.configMaps('agents')).toHaveLength(0);
+  });
+
+  it('rides out a Kubernetes API refusing every create for longer than the immediate retries: one Job', async () => {
+    pipeline.anthropic.setHandler(() => routeReply);
+    // Every create (the claim, the Job, its ConfigMap) refused: 3 attempts without waits end in a second.
+    pipeline.kubernetes.inject(kubernetesStatusFault(503, 'ServiceUnavailable', 'the server is restarting'), {
+      times: 100_000,
+      method: 'POST',
+    });
+    await pipeline.start({ RETRY_DELAYS: '1s,2s' });
+    const task = makeTask();
+    await pipeline.broker.publish(task);
+    await waitFor(() => pipeline.kubernetes.received(jobsPath, 'POST').length + claimPosts() > 0, {
+      what: 'the first refused create',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    pipeline.kubernetes.clearFaults();
+    await waitFor(() => contextMaps().length === 1, { what: 'the ConfigMap once the API is back', timeoutMs: 20_000 });
+    expect(jobs()).toHaveLength(1);
+    expect((await pipeline.broker.count(DEAD_LETTER_QUEUE)).messageCount).toBe(0);
   });
 
   it('sends a task with no repository to the DLQ with that reason', async () => {

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import { LABELS, RUNNER_APP } from '@anton/contracts';
 import type { Logger } from 'pino';
@@ -22,11 +20,11 @@ import { DEFAULT_RETRY_POLICY, withRetry } from './kubernetes/with-retry.ts';
 import { createMetrics } from './metrics.ts';
 import type { FinishedTask } from './outcomes/finished-task.ts';
 import { JobOutcomeWatcher, type OutcomeSink } from './outcomes/job-outcome-watcher.ts';
+import { OutcomeHandOver } from './outcomes/outcome-hand-over.ts';
 import { OutcomePublisher } from './outcomes/outcome-publisher.ts';
-import { OutcomeReporting } from './outcomes/outcome-reporting.ts';
 import { JobRenderer } from './render-job.ts';
-import { reportersBySource } from './reporters/registry.ts';
-import { ReportQueue } from './reporters/report-queue.ts';
+import { reporterSources, reportersBySource } from './reporters/registry.ts';
+import { declareReportTopology, reportConsumer } from './reporters/report-consumer.ts';
 import { ClaudeRouter } from './router/claude-router.ts';
 import { loadRoutingConfig } from './routing-config.ts';
 
@@ -53,11 +51,9 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
 
   // Outcomes come from the Job watcher or the local runners, both started below once this exists.
   const sink: OutcomeSink = {
-    owed: (finished) => reporting.owed(finished),
-    report: (finished, only, onDone) => reporting.report(finished, only, onDone),
+    publish: (finished) => handOver.publish(finished),
+    recorded: (finished) => handOver.recorded(finished),
   };
-  /** Run once the report queue has drained. */
-  const afterReporting: Array<() => Promise<void>> = [];
 
   let dispatcher: Dispatcher;
   let claims: ClaimStore;
@@ -95,9 +91,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       informer,
       policy: retry,
       logger,
-      reporter: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
       sink,
-      leaseMs: config.reports.leaseMs,
     });
     startWatching = async () => {
       watcher.start();
@@ -108,7 +102,6 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       () => watcher.stop(),
       () => informer.stop(),
     );
-    afterReporting.push(() => watcher.settled());
   } else {
     const local = new LocalDispatcher({
       runnerDir: config.local.runnerDir,
@@ -118,7 +111,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
       unsafeSharedUid: config.local.unsafeSharedUid,
       capacity,
       logger,
-      onFinished: (finished: FinishedTask) => void sink.report(finished),
+      onFinished: (finished: FinishedTask) => void handOver.local(finished),
     });
     dispatcher = local;
     claims = new MemoryClaimStore();
@@ -129,23 +122,32 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     store: claims,
     status: (taskId) => dispatcher.status(taskId),
     windowMs: config.dedupWindowMs,
+    pendingMs: config.dedupPendingMs,
   });
-  const reportQueue = new ReportQueue({ ...config.reports, logger, metrics });
-  const publisher = await OutcomePublisher.start({ url: config.rabbitmq.url, logger });
-  /** After the runners' side is closed: the reports it left get their chance, then the publisher goes. */
+  // Each reporter consumes its own durable queue bound to task.completed; the publisher declares
+  // those queues too, so no outcome is published before they exist.
+  const reporters = reporterSources(reportersBySource(config.reporters, logger)).map(({ reporter, sources }) =>
+    reportConsumer({ url: config.rabbitmq.url, reporter, sources, settings: config.reports, logger, metrics }),
+  );
+  const reportRoutes = reporters.map((consumer) => consumer.route);
+  const publisher = await OutcomePublisher.start({
+    url: config.rabbitmq.url,
+    logger,
+    declare: async (channel) => {
+      for (const route of reportRoutes) await declareReportTopology(channel, route);
+    },
+  });
   const closeReporting = async (timeoutMs: number) => {
-    await reportQueue.drain(timeoutMs);
-    for (const after of afterReporting) await after();
+    for (const consumer of reporters) await consumer.stop(timeoutMs);
     await publisher.close();
   };
-  const reporting = new OutcomeReporting({
-    queue: reportQueue,
+  const handOver = new OutcomeHandOver({
     publish: (outcome) => publisher.publish(outcome),
-    publishAttempts: config.reports.publishAttempts,
-    reporters: reportersBySource(config.reporters, logger),
     releaseClaim: (hash, taskId) => dedup.release(hash, taskId),
     metrics,
     logger,
+    localAttempts: config.reports.publishAttempts,
+    localRetryDelayMs: 1000,
   });
   const sweeper = setInterval(() => {
     dedup.sweep().then(
@@ -183,6 +185,7 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
     url: config.rabbitmq.url,
     prefetch: config.rabbitmq.prefetch,
     maxRetries: config.rabbitmq.maxRetries,
+    retrySteps: config.rabbitmq.retrySteps,
     handle: (task, context) => handleTask(task, ports, context),
     logger,
     metrics,
@@ -191,9 +194,10 @@ export async function startOrchestrator(config: OrchestratorConfig, logger: Logg
 
   let health: HealthServer | undefined;
   try {
-    await startWatching?.();
     health = await startHealthServer({ ...config.metrics, registry: metrics.registry, checks });
+    await startWatching?.();
     await consumer.start();
+    for (const reporter of reporters) await reporter.start();
   } catch (err) {
     await health?.close();
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AgentTask, CONTENT_TYPE_JSON, formatIssues, HEADERS } from '@anton/contracts';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 
@@ -26,13 +27,28 @@ export function oneLine(text: string): string {
   return line.length > 1000 ? `${line.slice(0, 999)}…` : line;
 }
 
-/** Publishes the message's body and properties again, with `headers` added, and waits for the broker's confirm. */
+/**
+ * A dead letter's id: the message's own id (a task's is its task_id), else one derived from its
+ * body, so the same message dead-lettered twice (a crash between the dead letter and the ack) has
+ * one id the DLQ tools show and replay once.
+ */
+export function deadLetterId(message: Pick<ConsumeMessage, 'content' | 'properties'>): string {
+  const own = message.properties.messageId;
+  if (own !== undefined && own !== null && String(own) !== '') return String(own);
+  return `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Publishes the message's body and properties again, with `headers` added (and `overrides` of its
+ * properties), and waits for the broker's confirm.
+ */
 export function publish(
-  channel: ConfirmChannel,
+  channel: Pick<ConfirmChannel, 'publish'>,
   exchange: string,
   routingKey: string,
-  message: ConsumeMessage,
+  message: Pick<ConsumeMessage, 'content' | 'properties'>,
   headers: Record<string, unknown>,
+  overrides: { messageId?: string; mandatory?: boolean } = {},
 ): Promise<void> {
   const { properties } = message;
   const options: Options.Publish = {
@@ -44,6 +60,7 @@ export function publish(
     ...(properties.timestamp !== undefined && { timestamp: properties.timestamp }),
     ...(properties.type !== undefined && { type: properties.type }),
     ...(properties.appId !== undefined && { appId: properties.appId }),
+    ...overrides,
   };
   return new Promise((resolve, reject) => {
     try {

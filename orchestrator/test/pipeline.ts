@@ -53,6 +53,10 @@ export class Pipeline {
     this.orchestrator = undefined;
     await this.broker.drain(ORCHESTRATOR_QUEUE).catch(() => undefined);
     await this.broker.drain(DEAD_LETTER_QUEUE).catch(() => undefined);
+    // Retries waiting in the broker must not come back into the next test.
+    for (const step of ['20ms', '50ms']) {
+      await this.broker.channel.deleteQueue(`${ORCHESTRATOR_QUEUE}.retry.${step}`).catch(() => undefined);
+    }
     await this.broker.close();
     await this.kubernetes.close();
     await this.anthropic.close();
@@ -73,6 +77,8 @@ export class Pipeline {
       METRICS_HOST: '127.0.0.1',
       KUBERNETES_RETRIES: '2',
       KUBERNETES_RETRY_DELAY_MS: '5',
+      // Retries wait in the broker; short here so a test sees them all.
+      RETRY_DELAYS: '20ms,50ms',
       SHUTDOWN_TIMEOUT_MS: '5000',
       ...overrides,
     };

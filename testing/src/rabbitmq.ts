@@ -15,19 +15,35 @@ export interface TestVhost {
   name: string;
   /** amqp URL with this vhost, for a service's RABBITMQ_URL. */
   url: string;
+  /** `rabbitmqctl` on the broker node that holds the vhost. */
+  ctl(args: string[]): Promise<string>;
   delete(): Promise<void>;
 }
 
+/** Which broker a vhost goes on: the shared one by default, or a node a test runs itself. */
+export interface TestBrokerNode {
+  /** amqp URL without a vhost. */
+  url: string;
+  /** Its Erlang node name; unset: rabbitmqctl's default node. */
+  node?: string;
+}
+
 /** A fresh vhost on the real broker with full permissions for guest. */
-export async function createTestVhost(label = 'test'): Promise<TestVhost> {
+export async function createTestVhost(
+  label = 'test',
+  broker: TestBrokerNode = { url: RABBITMQ_BASE_URL },
+): Promise<TestVhost> {
   const name = `anton-${label}-${randomBytes(4).toString('hex')}`;
-  await run('rabbitmqctl', ['-q', 'add_vhost', name]);
-  await run('rabbitmqctl', ['-q', 'set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+  const ctl = async (args: string[]) =>
+    (await run('rabbitmqctl', [...(broker.node ? ['-n', broker.node] : []), '-q', ...args])).stdout;
+  await ctl(['add_vhost', name]);
+  await ctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
   return {
     name,
-    url: `${RABBITMQ_BASE_URL}/${encodeURIComponent(name)}`,
+    url: `${broker.url}/${encodeURIComponent(name)}`,
+    ctl,
     delete: async () => {
-      await run('rabbitmqctl', ['-q', 'delete_vhost', name]).catch(() => undefined);
+      await ctl(['delete_vhost', name]).catch(() => undefined);
     },
   };
 }

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import {
   ANNOTATIONS,
   DEAD_LETTER_EXCHANGE,
@@ -13,8 +11,6 @@ import amqp, { type Message } from 'amqplib';
 import { expect } from 'vitest';
 import type { Pipeline } from '../../src/harness/pipeline.ts';
 import type { Incident } from './steady-sender.ts';
-
-const run = promisify(execFile);
 
 export interface DeadLetter {
   externalId: string;
@@ -75,7 +71,7 @@ export function jobsByIncident(pipeline: Pipeline): Map<string, string[]> {
 
 /** Messages in the task queue, ready or delivered and not yet acknowledged. */
 export async function taskQueueDepth(pipeline: Pipeline): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', '-p', pipeline.vhost.name, 'name', 'messages']);
+  const stdout = await pipeline.vhost.ctl(['list_queues', '-p', pipeline.vhost.name, 'name', 'messages']);
   const line = stdout.split('\n').find((row) => row.split(/\s+/)[0] === ORCHESTRATOR_QUEUE);
   return Number(line?.split(/\s+/)[1] ?? 0);
 }

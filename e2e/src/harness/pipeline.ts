@@ -33,6 +33,7 @@ import {
   ServiceProcess,
   serviceEntry,
   startGitHttpServer,
+  type TestBrokerNode,
   type TestVhost,
 } from '@anton/testing';
 import { Kubelet } from './kubelet.ts';
@@ -51,6 +52,8 @@ export interface PipelineOptions {
   orchestratorEnv?: Record<string, string>;
   /** Run the runner Jobs' pods (default true). */
   kubelet?: boolean;
+  /** The broker node the vhost goes on (default: the machine's shared broker). */
+  broker?: TestBrokerNode;
 }
 
 export interface WebhookReply {
@@ -116,7 +119,7 @@ export class Pipeline {
     this.gitServer = await startGitHttpServer({ root: this.sample.root, token: GITHUB_TOKEN });
     [this.vhost, this.anthropic, this.openai, this.github, this.kubernetes, this.jira, this.datadog, this.sonar] =
       await Promise.all([
-        createTestVhost(this.options.label ?? 'e2e'),
+        createTestVhost(this.options.label ?? 'e2e', this.options.broker),
         FakeAnthropic.start(),
         FakeOpenAI.start(),
         FakeGitHub.start({ token: GITHUB_TOKEN, htmlUrl: this.gitServer.url }),
@@ -214,6 +217,9 @@ export class Pipeline {
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // Retries wait in the broker: seconds here, so a case sees them without minutes of waiting.
+      RETRY_DELAYS: '500ms,1s,2s',
+      REPORT_RETRY_DELAYS: '500ms,1s,2s',
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       ...this.options.orchestratorEnv,
     };

@@ -105,6 +105,13 @@ export function createKubernetesApi(config: KubeConfig, namespace: string, logge
       const deleted = await orUndefined(core.deleteNamespacedConfigMap({ name, namespace, ...(body && { body }) }));
       return deleted !== undefined;
     },
+    patchConfigMapData: (name, { uid, data }) =>
+      call(
+        core.patchNamespacedConfigMap(
+          { name, namespace, body: { metadata: { uid }, data } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      ),
     createJob: (body) =>
       call(batch.createNamespacedJob({ namespace, body, fieldValidation: STRICT }, strictBody(body))),
     readJob: (name) => orUndefined(batch.readNamespacedJob({ name, namespace })),

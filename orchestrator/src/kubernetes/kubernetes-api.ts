@@ -15,6 +15,8 @@ export interface KubernetesApi {
   listConfigMaps(labelSelector: string): Promise<V1ConfigMap[]>;
   /** Deletes only the object with this uid (so a newer object of the same name survives); false when gone already. */
   deleteConfigMap(name: string, uid?: string): Promise<boolean>;
+  /** Merges `data` into a ConfigMap, only while it is the object with `uid` (409 otherwise). */
+  patchConfigMapData(name: string, changes: { uid: string; data: Record<string, string> }): Promise<V1ConfigMap>;
   createJob(body: V1Job): Promise<V1Job>;
   readJob(name: string): Promise<V1Job | undefined>;
   listJobs(labelSelector: string): Promise<V1Job[]>;

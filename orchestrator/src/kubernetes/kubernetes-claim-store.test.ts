@@ -22,6 +22,19 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 describe('KubernetesClaimStore', () => {
+  it('marks a claim dispatched only in the version it read', async () => {
+    const { store } = replica();
+    await store.create(hash, 'task-a');
+    const first = await store.read(hash);
+    expect(first?.dispatched).toBe(false);
+    await store.markDispatched(hash, first?.version ?? '');
+    expect((await store.read(hash))?.dispatched).toBe(true);
+    await store.remove(hash, first?.version ?? '');
+    await store.create(hash, 'task-b');
+    await expect(store.markDispatched(hash, first?.version ?? '')).rejects.toMatchObject({ status: 409 });
+    expect((await store.read(hash))?.dispatched).toBe(false);
+  });
+
   it('stores a claim as a ConfigMap named from the hash, dated by the API server', async () => {
     const { store } = replica();
     expect(await store.create(hash, 'task-a')).toBe('created');

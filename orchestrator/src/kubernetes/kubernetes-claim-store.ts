@@ -61,6 +61,12 @@ export class KubernetesClaimStore implements ClaimStore {
     }
   }
 
+  async markDispatched(hash: string, version: string): Promise<void> {
+    await this.#retry('mark claim', () =>
+      this.#api.patchConfigMapData(claimName(hash), { uid: version, data: { dispatched: 'true' } }),
+    );
+  }
+
   async list(): Promise<Array<HeldClaim & { hash: string }>> {
     const configMaps = await this.#retry('list claims', () => this.#api.listConfigMaps(SELECTOR));
     return configMaps.flatMap((configMap) => {
@@ -77,5 +83,5 @@ function toClaim(configMap: V1ConfigMap): HeldClaim | undefined {
   if (!taskId || !uid) return undefined;
   // The server's timestamp when there is one: replicas' clocks may disagree, the API server's is one.
   const created = configMap.metadata?.creationTimestamp ?? configMap.data?.['claimed-at'];
-  return { taskId, claimedAt: new Date(created ?? 0), version: uid };
+  return { taskId, claimedAt: new Date(created ?? 0), version: uid, dispatched: configMap.data?.dispatched === 'true' };
 }

@@ -39,13 +39,22 @@ export function finishedTask(input: FinishedTaskInput, run: RunOutcome, finished
     ...(run.reason !== undefined && { reason: run.reason }),
     ...(run.usage !== undefined && { usage: run.usage }),
     finished_at: finishedAt.toISOString(),
+    ...(input.title !== undefined && { title: input.title }),
+    ...(input.url !== undefined && { url: input.url }),
+    ...(input.labels !== undefined && { labels: input.labels }),
+    ...(input.dedupHash !== undefined && { dedup_hash: input.dedupHash }),
   });
+  return finishedFromOutcome(outcome);
+}
+
+/** The finished task a `task.completed` message describes: all of it travels in the message. */
+export function finishedFromOutcome(outcome: TaskOutcome): FinishedTask {
   return {
     outcome,
-    title: input.title,
-    url: input.url,
-    labels: input.labels ?? {},
-    dedupHash: input.dedupHash,
+    title: outcome.title,
+    url: outcome.url,
+    labels: outcome.labels ?? {},
+    dedupHash: outcome.dedup_hash,
   };
 }
 

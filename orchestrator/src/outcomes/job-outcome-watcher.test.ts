@@ -28,47 +28,31 @@ afterEach(async () => {
 });
 
 interface WatcherOptions {
-  /** How a delivery ends: the reporters it leaves owed (as a shutdown would). Default: all delivered at once. */
-  deliver?: (
-    finished: FinishedTask,
-    only: ReadonlySet<string> | undefined,
-    onDone: ((reporter: string) => void) | undefined,
-  ) => Promise<string[]>;
-  leaseMs?: number;
+  /** How a publish ends (default: confirmed at once). */
+  publish?: (finished: FinishedTask) => Promise<void>;
 }
 
 /**
- * An orchestrator's watcher on its own connection to the cluster. Its sink owes each outcome to
- * task_completed and jira, as OutcomeReporting would for a JIRA task; what it reports lands in
- * `reported`, and what it was asked to deliver in `asked` (undefined: everything).
+ * An orchestrator's watcher on its own connection to the cluster. What it hands over (publishes)
+ * lands in `reported`, what it then recorded on the Job as its own in `recorded`.
  */
-async function startWatcher(reporter: string, reported: FinishedTask[] = [], options: WatcherOptions = {}) {
+async function startWatcher(_name: string, reported: FinishedTask[] = [], options: WatcherOptions = {}) {
   const ownApi = createKubernetesApi(loadKubeConfig(fake.kubeconfigPath), 'agents', logger);
   const informer = ownApi.watchJobs('app=anton-runner');
-  const asked: Array<string[] | undefined> = [];
+  const recorded: FinishedTask[] = [];
   const sink: OutcomeSink = {
-    owed: () => ['task_completed', 'jira'],
-    report: async (finished, only, onDone) => {
+    publish: async (finished) => {
+      await options.publish?.(finished);
       reported.push(finished);
-      asked.push(only && [...only].sort());
-      return options.deliver ? options.deliver(finished, only, onDone) : [];
     },
+    recorded: (finished) => recorded.push(finished),
   };
-  const watcher = new JobOutcomeWatcher({
-    api: ownApi,
-    informer,
-    policy,
-    logger,
-    reporter,
-    sink,
-    retryDelayMs: 50,
-    ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
-  });
+  const watcher = new JobOutcomeWatcher({ api: ownApi, informer, policy, logger, sink, retryDelayMs: 50 });
   watcher.start();
   await informer.start();
   watchers.push(watcher);
   informers.push(informer);
-  return { reported, asked, watcher, informer };
+  return { reported, recorded, watcher, informer };
 }
 
 const job = (name: string) => fake.get('Job', 'agents', name);
@@ -82,13 +66,12 @@ describe('JobOutcomeWatcher', () => {
     await waitFor(() => reported.length === 1, { what: 'the outcome' });
 
     const [finished] = reported;
-    expect(finished?.outcome).toEqual(prOpenedOutcome(task));
+    expect(finished?.outcome).toMatchObject(prOpenedOutcome(task));
     expect(finished).toMatchObject({ title: task.title, url: task.url, labels: { project: 'ORD', team: 'payments' } });
     await waitFor(() => job(name)?.metadata.labels?.['anton.dev/result'] === 'pr_opened', { what: 'the label' });
     expect(job(name)?.metadata.annotations).toMatchObject({
       'anton.dev/result': 'pr_opened',
       'anton.dev/pr-url': 'https://github.com/acme/orders/pull/7',
-      'anton.dev/reported-by': 'orchestrator-a',
     });
 
     const other = await jobs.start({ external_id: 'ORD-43' }); // more watch events: no second report
@@ -155,7 +138,7 @@ describe('JobOutcomeWatcher', () => {
       status: 'timed_out',
       reason: expect.stringContaining('DeadlineExceeded'),
     });
-    expect(job(name)?.metadata.labels?.['anton.dev/result']).toBe('timed_out');
+    await waitFor(() => job(name)?.metadata.labels?.['anton.dev/result'] === 'timed_out', { what: 'the label' });
   });
 
   it('misses no completion and reports none twice when the watch is cut and its history compacted', async () => {
@@ -182,10 +165,10 @@ describe('JobOutcomeWatcher', () => {
     expect(ids(reported)).toEqual(started.map((s) => s.task.task_id).sort());
   });
 
-  it('has two orchestrators on one cluster report each outcome once', async () => {
+  it('has two orchestrators on one cluster record each outcome once (both may publish it)', async () => {
     const reported: FinishedTask[] = [];
-    await startWatcher('orchestrator-a', reported);
-    await startWatcher('orchestrator-b', reported);
+    const a = await startWatcher('orchestrator-a', reported);
+    const b = await startWatcher('orchestrator-b', reported);
     const started = await Promise.all([1, 2, 3, 4, 5].map((n) => jobs.start({ external_id: `ORD-${n}` })));
     for (const { job: name, task } of started) {
       const message = terminationMessage({ branch: `fix/${task.external_id}` });
@@ -195,10 +178,24 @@ describe('JobOutcomeWatcher', () => {
       () => started.every(({ job: name }) => job(name)?.metadata.labels?.['anton.dev/result'] === 'pr_opened'),
       { what: 'every outcome recorded' },
     );
-    await waitFor(() => reported.length === 5, { what: 'five reports' });
-    expect(ids(reported)).toEqual(started.map((s) => s.task.task_id).sort());
-    const writers = started.map(({ job: name }) => job(name)?.metadata.annotations?.['anton.dev/reported-by']);
-    expect(writers.every((w) => w === 'orchestrator-a' || w === 'orchestrator-b')).toBe(true);
+    await waitFor(() => a.recorded.length + b.recorded.length === 5, { what: 'five records' });
+    expect(ids([...a.recorded, ...b.recorded])).toEqual(started.map((s) => s.task.task_id).sort());
+    expect([...new Set(ids(reported))]).toEqual(started.map((s) => s.task.task_id).sort());
+  });
+
+  it('records nothing on the Job until the outcome was handed over, and tries again until it is', async () => {
+    let refusals = 2;
+    const { reported, recorded } = await startWatcher('orchestrator-a', [], {
+      publish: async () => {
+        if (refusals-- > 0) throw new Error('the broker is not connected');
+      },
+    });
+    const { job: name } = await jobs.start();
+    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
+    await waitFor(() => refusals < 0 || reported.length > 0, { what: 'the refused publishes' });
+    await waitFor(() => recorded.length === 1, { what: 'the record once published' });
+    expect(reported).toHaveLength(1);
+    expect(job(name)?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
   });
 
   it('after a restart, reports the Jobs that finished meanwhile and not those already reported', async () => {
@@ -218,7 +215,7 @@ describe('JobOutcomeWatcher', () => {
     expect(first.reported).toHaveLength(1);
   });
 
-  it('tries again when the API refuses the write, and reports once it lands', async () => {
+  it('tries again when the API refuses the write, until it lands', async () => {
     const { reported } = await startWatcher('orchestrator-a');
     const { job: name } = await jobs.start();
     fake.inject(kubernetesStatusFault(503, 'ServiceUnavailable', 'etcd leader changed'), {
@@ -227,149 +224,9 @@ describe('JobOutcomeWatcher', () => {
       path: `/apis/batch/v1/namespaces/agents/jobs/${name}`,
     });
     fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
-    await waitFor(() => reported.length === 1, { what: 'the outcome' });
-    // Four refused writes, the one that landed, and the one that clears the delivered reports.
-    await waitFor(() => job(name)?.metadata.annotations?.['anton.dev/reports-pending'] === undefined);
-    expect(fake.received(`/apis/batch/v1/namespaces/agents/jobs/${name}`, 'PATCH')).toHaveLength(6);
-    expect(job(name)?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
-  });
-});
-
-/** A gate a delivery waits on until the test opens it. */
-function gate() {
-  let open: (left: string[]) => void = () => undefined;
-  const closed = new Promise<string[]>((resolve) => {
-    open = resolve;
-  });
-  return { wait: () => closed, open };
-}
-
-const annotations = (name: string) => job(name)?.metadata.annotations ?? {};
-const until = (name: string) => Date.parse(annotations(name)['anton.dev/reporting-until'] ?? '');
-
-/** A finished Job whose outcome an orchestrator recorded, and then died owing `owed`, its hold ending at `holdEnds`. */
-async function leftByADeadOrchestrator(owed: string, holdEnds: Date) {
-  const started = await jobs.start();
-  fake.setJobPhase('agents', started.job, 'succeeded', { terminationMessage: terminationMessage() });
-  await fake.settled();
-  const current = job(started.job);
-  await api.patchJobMetadata(started.job, {
-    resourceVersion: current?.metadata.resourceVersion ?? '',
-    labels: { 'anton.dev/result': 'pr_opened' },
-    annotations: {
-      'anton.dev/result': 'pr_opened',
-      'anton.dev/reported-by': 'orchestrator-dead',
-      'anton.dev/reports-pending': owed,
-      'anton.dev/reporting-until': holdEnds.toISOString(),
-    },
-  });
-  return started;
-}
-
-describe('JobOutcomeWatcher: reports owed, held and taken over', () => {
-  it('writes who the outcome is owed to with a hold on it, strikes each off when done, and clears both', async () => {
-    const delivery = gate();
-    const halfway = gate();
-    const { reported, asked } = await startWatcher('orchestrator-a', [], {
-      deliver: async (_finished, _only, onDone) => {
-        await halfway.wait();
-        onDone?.('task_completed');
-        return delivery.wait();
-      },
-      leaseMs: 60_000,
-    });
-    const { job: name } = await jobs.start();
-    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
-    await waitFor(() => reported.length === 1, { what: 'the outcome' });
-    expect(asked).toEqual([undefined]);
-    expect(annotations(name)).toMatchObject({
-      'anton.dev/reported-by': 'orchestrator-a',
-      'anton.dev/reports-pending': 'task_completed,jira',
-    });
-    expect(until(name) - Date.now()).toBeGreaterThan(50_000);
-
-    halfway.open([]);
-    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === 'jira', {
-      what: 'task_completed struck off',
-    });
-    delivery.open([]);
-    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
-      what: 'the owed list cleared',
-    });
-    expect(annotations(name)['anton.dev/reporting-until']).toBeUndefined();
-    expect(annotations(name)['anton.dev/result']).toBe('pr_opened');
-  });
-
-  it('renews its hold while the deliveries outlast it, so a second orchestrator never takes them', async () => {
-    const delivery = gate();
-    const reported: FinishedTask[] = [];
-    await startWatcher('orchestrator-a', reported, { deliver: delivery.wait, leaseMs: 300 });
-    await startWatcher('orchestrator-b', reported, { leaseMs: 300 });
-    const { job: name } = await jobs.start();
-    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
-    await waitFor(() => annotations(name)['anton.dev/reports-pending'] !== undefined, { what: 'the record' });
-    const first = until(name);
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // three holds long
-    expect(until(name)).toBeGreaterThan(first);
-    expect(reported).toHaveLength(1);
-    expect(annotations(name)['anton.dev/reported-by']).toBe('orchestrator-a');
-    delivery.open([]);
-    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
-      what: 'the owed list cleared',
-    });
-  });
-
-  it('takes over what a dead orchestrator owed once its hold runs out, delivering only that', async () => {
-    const dead = await leftByADeadOrchestrator('jira', new Date(Date.now() + 700));
-    const reported: FinishedTask[] = [];
-    const a = await startWatcher('orchestrator-a', reported);
-    const b = await startWatcher('orchestrator-b', reported);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(reported).toHaveLength(0); // still held
-
-    await waitFor(() => reported.length === 1, { what: 'the takeover once the hold ran out' });
-    expect(reported[0]?.outcome).toMatchObject({ task_id: dead.task.task_id, status: 'pr_opened' });
-    expect([...a.asked, ...b.asked]).toEqual([['jira']]);
-    await waitFor(() => annotations(dead.job)['anton.dev/reports-pending'] === undefined, {
-      what: 'the owed list cleared',
-    });
-    expect(['orchestrator-a', 'orchestrator-b']).toContain(annotations(dead.job)['anton.dev/reported-by']);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(reported).toHaveLength(1); // taken over once, by one of the two
-  });
-
-  it('at shutdown, leaves on the Job what it could not deliver and ends its hold, for the next orchestrator', async () => {
-    const delivery = gate();
-    const first = await startWatcher('orchestrator-a', [], { deliver: delivery.wait });
-    const { task, job: name } = await jobs.start();
-    fake.setJobPhase('agents', name, 'succeeded', { terminationMessage: terminationMessage() });
-    await waitFor(() => first.reported.length === 1, { what: 'the outcome' });
-    await first.watcher.stop();
-    delivery.open(['jira']); // the report queue, drained, abandoned the JIRA comment
-    await first.watcher.settled();
-    await first.informer.stop();
-    expect(annotations(name)['anton.dev/reports-pending']).toBe('jira');
-    expect(until(name)).toBeLessThanOrEqual(Date.now());
-
-    const next = await startWatcher('orchestrator-a-restarted');
-    await waitFor(() => next.reported.length === 1, { what: 'the next orchestrator to deliver it' });
-    expect(next.reported[0]?.outcome.task_id).toBe(task.task_id);
-    expect(next.asked).toEqual([['jira']]);
-    await waitFor(() => annotations(name)['anton.dev/reports-pending'] === undefined, {
-      what: 'the owed list cleared',
-    });
-  });
-
-  it('gives up, saying so, on reports it cannot rebuild (the Job no longer names its task)', async () => {
-    const dead = await leftByADeadOrchestrator('jira', new Date(Date.now() - 1_000));
-    await api.patchJobMetadata(dead.job, { labels: { 'task-id': null } });
-    const { reported } = await startWatcher('orchestrator-a');
-    await waitFor(() => fake.received('/api/v1/namespaces/agents/pods', 'GET').length > 0, { what: 'a look' });
-    await jobs.start({ external_id: 'ORD-2' }); // more watch events: it does not look again and again
-    await fake.settled();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(reported).toHaveLength(0);
-    expect(fake.received('/api/v1/namespaces/agents/pods', 'GET')).toHaveLength(1);
-    expect(annotations(dead.job)['anton.dev/reports-pending']).toBe('jira');
+    await waitFor(() => job(name)?.metadata.labels?.['anton.dev/result'] === 'pr_opened', { what: 'the label' });
+    // Four refused writes and the one that landed; handed over again with each new try (at least once).
+    expect(fake.received(`/apis/batch/v1/namespaces/agents/jobs/${name}`, 'PATCH')).toHaveLength(5);
+    expect(new Set(ids(reported)).size).toBe(1);
   });
 });

@@ -1,14 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { EXCHANGE, TASK_COMPLETED, type TaskOutcome } from '@anton/contracts';
 import { createTestVhost, resetDuringChannelSetup, startTcpProxy, type TestVhost, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBroker } from '../../test/broker.ts';
-import { createMetrics } from '../metrics.ts';
-import { ReportQueue } from '../reporters/report-queue.ts';
 import { OutcomePublisher } from './outcome-publisher.ts';
 
 const run = promisify(execFile);
@@ -16,14 +13,12 @@ const QUEUE = 'outcomes-subscriber';
 let vhost: TestVhost;
 let publisher: OutcomePublisher;
 let broker: TestBroker;
-let lines: Array<Record<string, unknown>>;
 
 beforeAll(async () => {
   vhost = await createTestVhost('orchestrator-outcomes-publisher');
 });
 afterAll(() => vhost.delete());
 beforeEach(async () => {
-  lines = [];
   publisher = await OutcomePublisher.start({
     url: vhost.url,
     logger: pino({ level: 'silent' }),
@@ -64,37 +59,36 @@ describe('OutcomePublisher', () => {
     });
   });
 
-  it('is retried through the report queue while the broker is briefly gone, and lands once it is back', async () => {
-    const queue = new ReportQueue({
-      maxAttempts: 50,
-      baseDelayMs: 20,
-      maxDelayMs: 100,
-      timeoutMs: 2000,
-      metrics: createMetrics(),
-      logger: pino(
-        { level: 'warn' },
-        new Writable({
-          write(chunk, _encoding, done) {
-            for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-            done();
-          },
-        }),
-      ),
-    });
+  it('refuses at once, retryable, while the broker is gone, and publishes again once it is back', async () => {
     await run('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost.name, 'test: broker restart']);
     await waitFor(() => !publisher.ready, { what: 'the publisher to notice' });
+    await expect(publisher.publish(outcome())).rejects.toMatchObject({ retryable: true });
+    await waitFor(() => publisher.ready, { what: 'the publisher to reconnect' });
     const sent = outcome();
-    queue.enqueue({
-      reporter: 'task_completed',
-      taskId: sent.task_id,
-      what: 'task.completed message',
-      send: () => publisher.publish(sent),
-    });
-    await waitFor(() => queue.pending === 0, { what: 'the delivery' });
-    expect(lines.filter((l) => l.msg === 'report failed, retrying').length).toBeGreaterThan(0);
+    await publisher.publish(sent);
     broker = await TestBroker.connect(vhost.url); // the test's own connection was closed too
     const messages = await broker.drain(QUEUE);
     expect(messages.map((m) => m.properties.messageId)).toEqual([sent.task_id]);
+  });
+
+  it('declares the queues an outcome must reach before it is ready to publish', async () => {
+    const declaring = await OutcomePublisher.start({
+      url: vhost.url,
+      logger: pino({ level: 'silent' }),
+      declare: async (channel) => {
+        await channel.assertQueue('anton.reports.test', { durable: true });
+        await channel.bindQueue('anton.reports.test', EXCHANGE, TASK_COMPLETED);
+      },
+    });
+    try {
+      await waitFor(() => declaring.ready, { what: 'the publisher to connect' });
+      const sent = outcome();
+      await declaring.publish(sent);
+      expect((await broker.drain('anton.reports.test')).map((m) => m.properties.messageId)).toEqual([sent.task_id]);
+    } finally {
+      await broker.channel.deleteQueue('anton.reports.test').catch(() => undefined);
+      await declaring.close();
+    }
   });
 
   it('survives a connection reset while its channel is being set up, and publishes after', async () => {

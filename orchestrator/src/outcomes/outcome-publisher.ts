@@ -8,7 +8,7 @@ import {
 } from '@anton/contracts';
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
-import { ReportError } from '../reporters/report-queue.ts';
+import { ReportError } from '../reporters/report-error.ts';
 
 export interface OutcomePublisherOptions {
   url: string;
@@ -17,6 +17,11 @@ export interface OutcomePublisherOptions {
   confirmTimeoutMs?: number;
   /** Reconnect backoff (amqplib's recovery). */
   reconnect?: { initialDelayMs: number; maxDelayMs: number };
+  /**
+   * Declares the queues that must exist before an outcome is published (the reporters'): a
+   * message no queue is bound to would be dropped by the exchange.
+   */
+  declare?: (channel: ConfirmChannel) => Promise<void>;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface OutcomePublisherOptions {
  * `message_id` = task_id (so subscribers can drop a duplicate), confirmed by the broker. It has
  * its own connection, apart from the consumer's, so the broker's flow control on publishers never
  * stalls consuming; while that connection is down a publish fails with a retryable ReportError and
- * the report queue tries again.
+ * the Job watcher tries again later.
  */
 export class OutcomePublisher {
   readonly #options: OutcomePublisherOptions;
@@ -47,7 +52,7 @@ export class OutcomePublisher {
       recovery: {
         waitForConnect: false,
         initialDelay: options.reconnect?.initialDelayMs ?? 200,
-        maxDelay: options.reconnect?.maxDelayMs ?? 30_000,
+        maxDelay: options.reconnect?.maxDelayMs ?? 5000,
         setup: (model: ChannelModel) => publisher.#openChannel(model),
       },
     });
@@ -99,7 +104,7 @@ export class OutcomePublisher {
   }
 
   async #openChannel(model: ChannelModel): Promise<void> {
-    this.#channel = await openTaskChannel(model, {
+    const channel = await openTaskChannel(model, {
       onError: (err) => this.#options.logger.warn({ err }, 'outcome publisher channel error'),
       onClose: (closed) => {
         if (this.#channel !== closed) return false;
@@ -107,5 +112,7 @@ export class OutcomePublisher {
         return !this.#closing;
       },
     });
+    await this.#options.declare?.(channel);
+    this.#channel = channel;
   }
 }

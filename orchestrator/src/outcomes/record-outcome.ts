@@ -17,25 +17,22 @@ export const hasOutcome = (job: V1Job): boolean =>
 
 /**
  * Writes the outcome on the Job (label `anton.dev/result`, for `kubectl get jobs -L`; annotations
- * with the PR URL, the reason and who wrote it) as a patch that applies only to the version of the
+ * with the PR URL and the reason) as a patch that applies only to the version of the
  * Job it was decided on. Of several orchestrators deciding one Job, exactly one write wins; the
- * others get 409, read the Job again and find the result there. A retried write whose first try
- * did land (the answer was lost) also gets 409: `reporter` in the annotation tells it was ours.
+ * others get 409, read the Job again and find the result there.
  */
 export async function recordOutcome(
   api: KubernetesApi,
   job: V1Job,
   outcome: TaskOutcome,
-  options: { reporter: string; policy: RetryPolicy; logger: Logger; annotations?: Record<string, string> },
+  options: { policy: RetryPolicy; logger: Logger },
 ): Promise<RecordResult> {
   const name = job.metadata?.name ?? '';
   const retry = { policy: options.policy, logger: options.logger };
   const annotations: Record<string, string> = {
     [ANNOTATIONS.result]: outcome.status,
-    [ANNOTATIONS.reportedBy]: options.reporter,
     ...(outcome.pr_url !== undefined && { [ANNOTATIONS.prUrl]: outcome.pr_url }),
     ...(outcome.reason !== undefined && { [ANNOTATIONS.reason]: shorten(outcome.reason) }),
-    ...options.annotations,
   };
   let current = job;
   for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts += 1) {
@@ -54,10 +51,8 @@ export async function recordOutcome(
     }
     const latest = await withRetry('read Job', () => api.readJob(name), retry);
     if (!latest) return 'job-gone';
-    if (hasOutcome(latest)) {
-      const writer = latest.metadata?.annotations?.[ANNOTATIONS.reportedBy];
-      return writer === options.reporter ? 'recorded' : 'recorded-by-another';
-    }
+    // Another orchestrator's write won (or, rarely, our own whose answer was lost: not counted then).
+    if (hasOutcome(latest)) return 'recorded-by-another';
     current = latest; // changed by something else (its status, the TTL controller): try on this version
   }
   throw new RetryableError(`the outcome of Job ${name} could not be written: it kept changing`);

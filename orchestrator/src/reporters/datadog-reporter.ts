@@ -1,8 +1,7 @@
 import type { OutcomeStatus } from '@anton/contracts';
 import type { FinishedTask } from '../outcomes/finished-task.ts';
 import { OUTCOME_SUMMARY, outcomeLines } from './outcome-words.ts';
-import type { Delivery } from './report-queue.ts';
-import type { Reporter } from './reporter.ts';
+import type { Delivery, Reporter } from './reporter.ts';
 import { sendJson } from './send-json.ts';
 
 export interface DatadogReporterConfig {

@@ -5,7 +5,7 @@ import { makeTask } from '../../test/tasks.ts';
 import type { RunOutcome } from '../outcomes/decide-outcome.ts';
 import { type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
 import { jiraReporter } from './jira-reporter.ts';
-import { ReportError } from './report-queue.ts';
+import { ReportError } from './report-error.ts';
 
 let jira: FakeJira;
 beforeEach(async () => {

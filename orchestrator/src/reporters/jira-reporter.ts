@@ -1,7 +1,7 @@
 import type { FinishedTask } from '../outcomes/finished-task.ts';
 import { outcomeLines } from './outcome-words.ts';
-import { type Delivery, ReportError } from './report-queue.ts';
-import type { Reporter } from './reporter.ts';
+import { ReportError } from './report-error.ts';
+import type { Delivery, Reporter } from './reporter.ts';
 import { sendJson } from './send-json.ts';
 
 export interface JiraReporterConfig {

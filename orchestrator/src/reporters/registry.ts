@@ -37,3 +37,18 @@ export function reportersBySource(config: ReportersConfig, logger: Pick<Logger, 
     sonarcloud: [],
   };
 }
+
+/** Each configured reporter once, with the sources whose outcomes it tells: one queue each. */
+export function reporterSources(
+  bySource: Record<Source, Reporter[]>,
+): Array<{ reporter: Reporter; sources: Set<Source> }> {
+  const found = new Map<string, { reporter: Reporter; sources: Set<Source> }>();
+  for (const [source, reporters] of Object.entries(bySource) as Array<[Source, Reporter[]]>) {
+    for (const reporter of reporters) {
+      const entry = found.get(reporter.name) ?? { reporter, sources: new Set<Source>() };
+      entry.sources.add(source);
+      found.set(reporter.name, entry);
+    }
+  }
+  return [...found.values()];
+}

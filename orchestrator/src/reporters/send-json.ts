@@ -1,4 +1,4 @@
-import { ReportError } from './report-queue.ts';
+import { ReportError } from './report-error.ts';
 
 /** How much of an error answer goes into the error message: enough to say what the service said. */
 const ANSWER_SNIPPET = 300;

@@ -135,7 +135,11 @@ async function receive(source: WebhookSource, request: FastifyRequest, deps: Web
     await published;
   } catch (err) {
     deps.metrics.publishSeconds.observe({ outcome: 'failed' }, seconds(started));
-    if (!(err instanceof PublishError)) throw err;
+    if (!(err instanceof PublishError)) {
+      // A bug: the error handler logs it, with the task it was about (rare, so a child is fine here).
+      request.log = request.log.child({ task_id });
+      throw err;
+    }
     return unavailable({ task_id, err });
   }
   deps.metrics.publishSeconds.observe({ outcome: 'confirmed' }, seconds(started));

@@ -157,6 +157,11 @@ describe('LocalDispatcher', () => {
         pr_url: 'https://github.com/acme/orders/pull/42',
         usage: expect.objectContaining({ coder: expect.objectContaining({ input_tokens: 1000 }) }),
         finished_at: expect.any(String),
+        // What the reporters need travels in the outcome message (task.completed).
+        title: opened.task.title,
+        url: opened.task.url,
+        labels: opened.task.labels,
+        dedup_hash: 'a'.repeat(63),
       },
       title: opened.task.title,
       url: opened.task.url,

@@ -4,6 +4,7 @@ export * from './format-issues.ts';
 export * from './git-names.ts';
 export * from './json-schema.ts';
 export * from './kubernetes-names.ts';
+export * from './model-prices.ts';
 export * from './router-plan.ts';
 export * from './runner-context.ts';
 export * from './runner-result.ts';

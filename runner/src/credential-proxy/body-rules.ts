@@ -6,6 +6,7 @@
  */
 export type BodyRule = (body: unknown) => string | undefined;
 
+/** No `stream`: the proxy meters the budget from whole JSON answers (the runner never streams). */
 const ANTHROPIC_FIELDS = new Set([
   'model',
   'max_tokens',
@@ -18,7 +19,6 @@ const ANTHROPIC_FIELDS = new Set([
   'top_k',
   'stop_sequences',
   'metadata',
-  'stream',
 ]);
 /** Content blocks the coder sends: its own text and tool calls, and the tools' results. */
 const ANTHROPIC_BLOCKS = new Set(['text', 'tool_use', 'tool_result']);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import type { ReportersConfig } from './reporters/registry.ts';
+import { type BudgetConfig, budgetEnv } from './task-budget.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -22,6 +23,7 @@ const Env = z
     MAX_RETRIES: env.int(3, 1),
     DISPATCHER: z.enum(['kubernetes', 'local']).default('kubernetes'),
     MAX_ACTIVE_JOBS: env.int(5, 1),
+    ...budgetEnv,
     /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
     CAPACITY_HOLD_SECONDS: env.int(600, 1),
     DEDUP_WINDOW_SECONDS: env.int(86_400, 0),
@@ -111,6 +113,8 @@ const Env = z
       rabbitmq: { url: vars.RABBITMQ_URL, prefetch: vars.PREFETCH, maxRetries: vars.MAX_RETRIES },
       dispatcher: vars.DISPATCHER,
       maxActiveJobs: vars.MAX_ACTIVE_JOBS,
+      /** Each task's model-call budget, enforced by its credential proxy. */
+      budget: { usd: vars.TASK_BUDGET_USD, scale: vars.BUDGET_SCALE } satisfies BudgetConfig,
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
       dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
       routingConfigPath: vars.ROUTING_CONFIG,

@@ -24,6 +24,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import nunjucks from 'nunjucks';
 import { z } from 'zod';
 import { DnsLabel, ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
+import { type BudgetConfig, taskBudgetUsd } from './task-budget.ts';
 
 export const PROXY_PORT = 8181;
 export const WORK_DIR = '/app/workspace';
@@ -64,6 +65,8 @@ export interface JobSettings {
   images: { runner: string; java: string };
   /** Upstream URLs for the credential proxy; unset ones keep the proxy's defaults (the public APIs). */
   upstreams: Partial<Record<UpstreamName, string>>;
+  /** The task budget the credential proxy enforces, by complexity. */
+  budget: BudgetConfig;
 }
 
 export interface JobRequest {
@@ -89,6 +92,7 @@ const TemplateValues = z.object({
   allowed_repository: RepositoryUrl,
   images: z.object({ runner: ImageReference, java: ImageReference }),
   upstreams: z.array(z.object({ name: z.enum(UPSTREAM_NAMES), value: UpstreamUrl })),
+  task_budget_usd: z.number().positive().finite(),
 });
 
 export class JobRenderError extends Error {
@@ -174,6 +178,7 @@ export class JobRenderer {
         const value = settings.upstreams[name];
         return value === undefined ? [] : [{ name, value }];
       }),
+      task_budget_usd: taskBudgetUsd(settings.budget, request.complexity),
     });
     if (!values.success) {
       throw new JobRenderError(`refusing to render the Job: ${values.error.issues.map(describeIssue).join('; ')}`);

@@ -8,12 +8,29 @@ const backoffLimit = { reason: 'BackoffLimitExceeded', message: 'Job has reached
 const deadline = { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
 
 describe('decideOutcome', () => {
-  it("takes the runner's result of a completed run: status, PR, usage", () => {
+  it("takes the runner's result of a completed run: status, PR, usage, cost", () => {
     expect(decideOutcome({ succeeded: true, message: terminationMessage() })).toEqual({
       status: 'pr_opened',
       pr_url: 'https://github.com/acme/orders/pull/7',
       usage: runnerResult().usage,
+      cost_usd: 0.1234,
     });
+  });
+
+  it('takes a draft pull request of unfinished work as draft_opened, with its reason', () => {
+    const message = terminationMessage({ status: 'draft_opened', reason: 'the budget of $3.00 is spent' });
+    expect(decideOutcome({ succeeded: true, message })).toEqual({
+      status: 'draft_opened',
+      pr_url: 'https://github.com/acme/orders/pull/7',
+      reason: 'the budget of $3.00 is spent',
+      usage: runnerResult().usage,
+      cost_usd: 0.1234,
+    });
+  });
+
+  it('reads the result of an older runner, which reported no cost, as costing nothing', () => {
+    const { cost_usd: _cost, ...older } = runnerResult();
+    expect(decideOutcome({ succeeded: true, message: JSON.stringify(older) })).toMatchObject({ cost_usd: 0 });
   });
 
   it("believes the result over the Job's condition: exit 2 fails the Job yet means no change or rejected", () => {
@@ -23,6 +40,7 @@ describe('decideOutcome', () => {
         status,
         reason: `runner says ${status}`,
         usage: runnerResult().usage,
+        cost_usd: 0.1234,
       });
     }
   });

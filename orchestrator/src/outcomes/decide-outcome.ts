@@ -16,6 +16,7 @@ export interface RunOutcome {
   pr_url?: string;
   reason?: string;
   usage?: RunUsage;
+  cost_usd?: number;
 }
 
 const DEADLINE_EXCEEDED = 'DeadlineExceeded';
@@ -35,7 +36,7 @@ export function decideOutcome(end: RunEnd): RunOutcome {
     return {
       status: 'timed_out',
       reason: `the run exceeded its deadline (${failure})`,
-      ...(read.ok && { usage: read.result.usage }),
+      ...(read.ok && { usage: read.result.usage, cost_usd: read.result.cost_usd }),
     };
   }
   if (!read.ok) {
@@ -50,6 +51,7 @@ export function decideOutcome(end: RunEnd): RunOutcome {
       ? { reason: result.reason }
       : result.status === 'failed' && failure !== undefined && { reason: failure }),
     usage: result.usage,
+    cost_usd: result.cost_usd,
   };
 }
 

@@ -1,10 +1,21 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { addUsage, emptyUsage, type TokenUsage, toModelJsonSchema } from '@anton/contracts';
+import { isBudgetExceeded, type RunBudget, usd } from '../run-budget.ts';
 import { runTool } from '../tools/run-tool.ts';
 import type { ShellRecord, Tool, ToolContext } from '../tools/tool.ts';
 import { cachedSystem, withCacheBreakpoints, withToolsBreakpoint } from './cache-breakpoints.ts';
 import type { CoderEventHandler } from './events.ts';
-import { OPENING_MESSAGE, REMINDER_MESSAGE, rejectionMessage } from './system-prompt.ts';
+import {
+  budgetMessage,
+  lastCallMessage,
+  OPENING_MESSAGE,
+  REMINDER_MESSAGE,
+  rejectionMessage,
+} from './system-prompt.ts';
+
+/** Every so many turns the model is told what it has spent. */
+export const CHECKPOINT_TURNS = 10;
+export const WARNING_FRACTION = 0.8;
 
 /** The one call the loop makes: Anthropic's Messages API (the SDK in production, a fake in tests). */
 export type CreateMessage = (
@@ -22,15 +33,20 @@ export interface CoderSessionOptions {
   toolContext: ToolContext;
   onEvent?: CoderEventHandler;
   signal?: AbortSignal;
+  /** The task's spend, shared with the reviewer: checkpoints, and a last call before it runs out. */
+  budget?: RunBudget;
 }
 
-export type RoundOutcome = { kind: 'submitted'; summary: string } | { kind: 'turn_limit' };
+/** `budget`: the last call the budget allowed made no submission, or the proxy refused a call. */
+export type RoundOutcome = { kind: 'submitted'; summary: string } | { kind: 'turn_limit' } | { kind: 'budget' };
 
 /**
  * One coder conversation across review rounds. Each round is bounded by `maxTurns` model calls and
  * ends only when the model calls submit_changes (or the turns run out): an answer without a tool
  * call earns a reminder, a failing tool a result to read. A rejection continues the same
- * conversation, so the model keeps what it learned and the cached prefix stays valid.
+ * conversation, so the model keeps what it learned and the cached prefix stays valid. With a
+ * budget, the model is told its spend every CHECKPOINT_TURNS turns and at 80%, and asked for a last
+ * submit_changes when the next call would likely overrun it (or on the round's last turn).
  */
 export class CoderSession {
   readonly #options: CoderSessionOptions;
@@ -43,6 +59,8 @@ export class CoderSession {
   #usage: TokenUsage = emptyUsage();
   readonly #perTurn: TokenUsage[] = [];
   readonly #shellRecords: ShellRecord[] = [];
+  #warned = false;
+  #lastCall = false;
 
   constructor(options: CoderSessionOptions) {
     this.#options = options;
@@ -82,13 +100,24 @@ export class CoderSession {
     this.#round += 1;
     const { maxTurns, onEvent } = this.#options;
     for (let turn = 1; turn <= maxTurns; turn++) {
+      if (turn === maxTurns && maxTurns > 1 && !this.#lastCall) {
+        this.#pending.push({ type: 'text', text: lastCallMessage('turns') });
+      }
       this.#messages.push({ role: 'user', content: this.#pending });
       this.#pending = [];
-      const response = await this.#call();
+      let response: Anthropic.Message;
+      try {
+        response = await this.#call();
+      } catch (err) {
+        // The credential proxy's hard cap: no further call can succeed, so the round ends here.
+        if (isBudgetExceeded(err)) return { kind: 'budget' };
+        throw err;
+      }
       this.#turns += 1;
       const usage = usageOf(response.usage);
       this.#usage = addUsage(this.#usage, usage);
       this.#perTurn.push(usage);
+      const cost = this.#options.budget?.add(this.#options.model, usage) ?? 0;
       const content = assistantContent(response.content);
       this.#messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '…' }] });
       const uses = content.filter((block): block is Anthropic.ToolUseBlockParam => block.type === 'tool_use');
@@ -104,7 +133,6 @@ export class CoderSession {
       if (uses.length === 0) {
         this.#pending = [{ type: 'text', text: REMINDER_MESSAGE }];
         onEvent?.({ type: 'reminder', round: this.#round, turn });
-        continue;
       }
       let submitted: string | undefined;
       for (const use of uses) {
@@ -132,8 +160,40 @@ export class CoderSession {
         onEvent?.({ type: 'submitted', round: this.#round, turn, summary: submitted });
         return { kind: 'submitted', summary: submitted };
       }
+      if (this.#lastCall) return { kind: 'budget' };
+      this.#noteBudget(turn, maxTurns - turn, cost);
     }
     return { kind: 'turn_limit' };
+  }
+
+  /** Adds what the model should know of its budget to the next user turn. */
+  #noteBudget(turn: number, turnsLeft: number, lastCost: number): void {
+    const { budget, onEvent } = this.#options;
+    if (!budget) return;
+    const event = (note: 'checkpoint' | 'warning' | 'final') =>
+      onEvent?.({
+        type: 'budget',
+        round: this.#round,
+        turn,
+        note,
+        spentUsd: budget.spentUsd,
+        limitUsd: budget.limitUsd,
+      });
+    // Context only grows, so the next call costs about as much as the last one at least.
+    if (budget.remainingUsd < lastCost * 1.5) {
+      this.#lastCall = true;
+      this.#pending.push({ type: 'text', text: lastCallMessage('budget') });
+      event('final');
+      return;
+    }
+    const warning = !this.#warned && budget.spentFraction >= WARNING_FRACTION;
+    if (!warning && this.#turns % CHECKPOINT_TURNS !== 0) return;
+    if (warning) this.#warned = true;
+    this.#pending.push({
+      type: 'text',
+      text: budgetMessage(usd(budget.spentUsd), usd(budget.limitUsd), turnsLeft, warning),
+    });
+    event(warning ? 'warning' : 'checkpoint');
   }
 
   #call(): Promise<Anthropic.Message> {

@@ -100,7 +100,7 @@ export const openaiChatBody: BodyRule = (body) => {
 export function createPullBody(owner: string, branch: string): BodyRule {
   return (body) => {
     if (!isObject(body)) return 'the body is not a JSON object';
-    const extra = extraField(body, new Set(['title', 'body', 'head', 'base']));
+    const extra = extraField(body, new Set(['title', 'body', 'head', 'base', 'draft']));
     if (extra) return `field ${extra} is not allowed`;
     if (body.head !== branch && body.head !== `${owner}:${branch}`) return `pull requests come from ${branch} only`;
     return undefined;

@@ -16,6 +16,8 @@ import {
 /** Every so many turns the model is told what it has spent. */
 export const CHECKPOINT_TURNS = 10;
 export const WARNING_FRACTION = 0.8;
+/** Kept back from the coder's last call for the review of its submission (the proxy refuses once all is spent). */
+export const REVIEW_RESERVE_FRACTION = 0.1;
 
 /** The one call the loop makes: Anthropic's Messages API (the SDK in production, a fake in tests). */
 export type CreateMessage = (
@@ -179,8 +181,9 @@ export class CoderSession {
         spentUsd: budget.spentUsd,
         limitUsd: budget.limitUsd,
       });
-    // Context only grows, so the next call costs about as much as the last one at least.
-    if (budget.remainingUsd < lastCost * 1.5) {
+    // Context only grows, so each next call costs at least about as much as the last one: ask for
+    // the submission while that last call and the review still fit.
+    if (budget.remainingUsd < lastCost * 2.5 + budget.limitUsd * REVIEW_RESERVE_FRACTION) {
       this.#lastCall = true;
       this.#pending.push({ type: 'text', text: lastCallMessage('budget') });
       event('final');

@@ -89,7 +89,7 @@ describe('decideOutcome', () => {
 describe('the claim policy', () => {
   it('lets only a failure start the incident again', () => {
     expect(allowsRetry('failed')).toBe(true);
-    for (const status of ['pr_opened', 'no_changes', 'rejected', 'timed_out'] as const) {
+    for (const status of ['pr_opened', 'draft_opened', 'no_changes', 'rejected', 'timed_out'] as const) {
       expect(allowsRetry(status)).toBe(false);
       expect(runnerStatusOf(status)).toBe('done');
     }

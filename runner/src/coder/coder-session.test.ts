@@ -61,6 +61,31 @@ describe('CoderSession', () => {
   });
   afterEach(() => tmp.cleanup());
 
+  it('does not run a tool call cut off at max_tokens: it says so and the session goes on', async () => {
+    // The API's tool_use block of an answer stopped by max_tokens may be incomplete (a write_file
+    // whose content was cut short): running it would write half a file.
+    fake.enqueue(
+      {
+        content: [{ type: 'tool_use', name: 'write_file', input: { path: 'src/pricing.js', content: 'export const' } }],
+        stop_reason: 'max_tokens',
+      },
+      use('submit_changes', { summary: 'Nothing written' }),
+    );
+    const session = new CoderSession(options);
+    const before = await readFile(join(options.toolContext.guard.root, 'src/pricing.js'), 'utf8');
+    expect(await session.runRound()).toEqual({ kind: 'submitted', summary: 'Nothing written' });
+    expect(await readFile(join(options.toolContext.guard.root, 'src/pricing.js'), 'utf8')).toBe(before);
+    const second = requests()[1] as MessagesRequest;
+    expect(second.messages.at(-2)?.content).not.toContainEqual(expect.objectContaining({ type: 'tool_use' }));
+    expect(lastUserBlocks(second)).toEqual([
+      expect.objectContaining({
+        type: 'text',
+        text: expect.stringMatching(/cut off at the output limit \(max_tokens\)/),
+      }),
+    ]);
+    expect(fake.failures).toEqual([]);
+  });
+
   it('runs the scripted fix of the sample project to submission', async () => {
     fake.enqueue(...sampleFixScript());
     const session = new CoderSession(options);

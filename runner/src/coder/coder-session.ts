@@ -7,6 +7,7 @@ import { cachedSystem, withCacheBreakpoints, withToolsBreakpoint } from './cache
 import type { CoderEventHandler } from './events.ts';
 import {
   budgetMessage,
+  CUT_OFF_MESSAGE,
   lastCallMessage,
   OPENING_MESSAGE,
   REMINDER_MESSAGE,
@@ -120,7 +121,10 @@ export class CoderSession {
       this.#usage = addUsage(this.#usage, usage);
       this.#perTurn.push(usage);
       const cost = this.#options.budget?.add(this.#options.model, usage) ?? 0;
-      const content = assistantContent(response.content);
+      // Cut off at max_tokens: the last tool call may be incomplete (half a file), so none is run, and
+      // none is kept (each kept tool_use would need its result).
+      const cutOff = response.stop_reason === 'max_tokens';
+      const content = assistantContent(response.content).filter((block) => !cutOff || block.type !== 'tool_use');
       this.#messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '…' }] });
       const uses = content.filter((block): block is Anthropic.ToolUseBlockParam => block.type === 'tool_use');
       onEvent?.({
@@ -132,7 +136,9 @@ export class CoderSession {
         toolCalls: uses.length,
       });
 
-      if (uses.length === 0) {
+      if (cutOff) {
+        this.#pending = [{ type: 'text', text: CUT_OFF_MESSAGE }];
+      } else if (uses.length === 0) {
         this.#pending = [{ type: 'text', text: REMINDER_MESSAGE }];
         onEvent?.({ type: 'reminder', round: this.#round, turn });
       }

@@ -112,6 +112,10 @@ export function lastCallMessage(why: 'budget' | 'turns'): string {
   return `${reason}: call submit_changes now with the change as it is. Say in the summary what is done, what is unfinished, and which tests you ran with their result. Work that is not submitted is still pushed as a draft, but your summary is what the reviewer and the maintainers read.`;
 }
 
+/** Sent when an answer stopped at max_tokens: a cut-off tool call is not run (it may be incomplete). */
+export const CUT_OFF_MESSAGE =
+  'Your last answer was cut off at the output limit (max_tokens), so its tool calls were not run: they may be incomplete. Continue, and keep each tool call small enough to finish (edit in smaller pieces, write big files in parts).';
+
 export function rejectionMessage(reason: string, problems: readonly string[]): string {
   const list = problems.length > 0 ? `\nProblems:\n${problems.map((p) => `- ${p}`).join('\n')}` : '';
   return `The reviewer rejected your change.\nReason: ${reason}${list}\n\nYour previous change is still in the working tree. Address these points, run the tests again, and call submit_changes when done.`;

@@ -297,6 +297,8 @@ function logEvent(logger: Logger, event: CoderEvent): void {
     );
   } else if (event.type === 'reminder') {
     logger.info({ round: event.round, turn: event.turn }, 'no tool call: reminded the coder');
+  } else if (event.type === 'compacted') {
+    logger.warn({ round: event.round, turn: event.turn }, 'prompt too long: old tool results cleared, call retried');
   } else if (event.type === 'budget') {
     const { type: _type, ...fields } = event;
     logger.info(fields, 'budget told to the coder');

@@ -86,6 +86,32 @@ describe('CoderSession', () => {
     expect(fake.failures).toEqual([]);
   });
 
+  it('clears old tool results and retries when the prompt is too long, instead of failing', async () => {
+    const small = await FakeAnthropic.start({ minCacheableTokens: 256, contextWindowTokens: 14_000 });
+    try {
+      const big = { command: 'node -e "process.stdout.write(\'x\'.repeat(16000))"' };
+      small.enqueue(
+        ...Array.from({ length: 4 }, () => use('run_shell_command', big)),
+        use('submit_changes', { summary: 'Done with a long session' }),
+      );
+      const session = new CoderSession({
+        ...options,
+        createMessage: anthropicMessages(
+          { baseURL: small.url, apiKey: small.apiKey },
+          { maxRetries: 0, timeoutMs: 30_000 },
+        ),
+      });
+      expect(await session.runRound()).toEqual({ kind: 'submitted', summary: 'Done with a long session' });
+      expect(events.some((e) => e.type === 'compacted')).toBe(true);
+      const sent = small.received('/v1/messages').map((r) => r.json as MessagesRequest);
+      const cleared = JSON.stringify(sent.at(-1)?.messages).split('[cleared: an old tool result').length - 1;
+      expect(cleared).toBeGreaterThan(0);
+      expect(small.failures).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('runs the scripted fix of the sample project to submission', async () => {
     fake.enqueue(...sampleFixScript());
     const session = new CoderSession(options);

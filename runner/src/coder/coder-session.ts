@@ -17,6 +17,11 @@ import {
 /** Every so many turns the model is told what it has spent. */
 export const CHECKPOINT_TURNS = 10;
 export const WARNING_FRACTION = 0.8;
+/** On "prompt is too long", tool results older than the last few user turns are cleared first. */
+export const KEPT_RECENT_TURNS = 3;
+export const CLEARED_RESULT =
+  '[cleared: an old tool result, removed to fit the context window; run the tool again if you need it]';
+
 /** Kept back from the coder's last call for the review of its submission (the proxy refuses once all is spent). */
 export const REVIEW_RESERVE_FRACTION = 0.1;
 
@@ -110,7 +115,7 @@ export class CoderSession {
       this.#pending = [];
       let response: Anthropic.Message;
       try {
-        response = await this.#call();
+        response = await this.#callWithinContext();
       } catch (err) {
         // The credential proxy's hard cap: no further call can succeed, so the round ends here.
         if (isBudgetExceeded(err)) return { kind: 'budget' };
@@ -205,6 +210,43 @@ export class CoderSession {
     event(warning ? 'warning' : 'checkpoint');
   }
 
+  /**
+   * A prompt over the context window is not the end: old tool results are cleared (the most recent
+   * turns' kept at first, then those too) and the call is retried. Only a prompt that is too long
+   * with every tool result cleared fails the run.
+   */
+  async #callWithinContext(): Promise<Anthropic.Message> {
+    const levels = [KEPT_RECENT_TURNS, 0];
+    for (;;) {
+      try {
+        return await this.#call();
+      } catch (err) {
+        if (!isPromptTooLong(err)) throw err;
+        let cleared = 0;
+        while (cleared === 0 && levels.length > 0) cleared = this.#clearToolResults(levels.shift() ?? 0);
+        if (cleared === 0) throw err;
+        this.#options.onEvent?.({ type: 'compacted', round: this.#round, turn: this.#turns + 1 });
+      }
+    }
+  }
+
+  /** Replaces the content of tool results older than the last `keep` user turns; returns how many. */
+  #clearToolResults(keep: number): number {
+    const users = this.#messages.filter((message) => message.role === 'user');
+    const old = new Set(users.slice(0, Math.max(0, users.length - keep)));
+    let cleared = 0;
+    for (const message of old) {
+      if (typeof message.content === 'string') continue;
+      for (const block of message.content) {
+        if (block.type === 'tool_result' && block.content !== CLEARED_RESULT) {
+          block.content = CLEARED_RESULT;
+          cleared += 1;
+        }
+      }
+    }
+    return cleared;
+  }
+
   #call(): Promise<Anthropic.Message> {
     const { createMessage, model, maxTokens, systemPrompt, signal } = this.#options;
     return createMessage(
@@ -227,6 +269,13 @@ function assistantContent(blocks: readonly Anthropic.ContentBlock[]): Anthropic.
     if (block.type === 'tool_use') return [{ type: 'tool_use', id: block.id, name: block.name, input: block.input }];
     return [];
   });
+}
+
+/** Anthropic's 400 for a prompt over the context window. */
+function isPromptTooLong(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown; error?: { error?: { message?: unknown } } };
+  if (e?.status !== 400) return false;
+  return /prompt is too long/i.test(String(e.error?.error?.message ?? e.message ?? ''));
 }
 
 function usageOf(usage: Anthropic.Usage): TokenUsage {

@@ -7,6 +7,8 @@ export type CoderEvent =
   | { type: 'tool'; round: number; turn: number; name: string; isError: boolean; ms: number; shell?: ShellRecord }
   | { type: 'reminder'; round: number; turn: number }
   | { type: 'submitted'; round: number; turn: number; summary: string }
+  /** The prompt was over the context window: old tool results were cleared and the call retried. */
+  | { type: 'compacted'; round: number; turn: number }
   | {
       type: 'budget';
       round: number;

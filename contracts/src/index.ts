@@ -7,6 +7,7 @@ export * from './git-names.ts';
 export * from './github-host.ts';
 export * from './json-schema.ts';
 export * from './kubernetes-names.ts';
+export * from './model-prices.ts';
 export * from './router-plan.ts';
 export * from './runner-context.ts';
 export * from './runner-result.ts';

@@ -7,6 +7,7 @@ const base: RunnerResult = {
   turns: 3,
   review_rounds: 1,
   usage: { coder: emptyUsage(), reviewer: emptyUsage() },
+  cost_usd: 0.42,
   reason: 'clone failed',
 };
 

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { RunUsage } from './usage.ts';
 
-export const RunStatus = z.enum(['pr_opened', 'no_changes', 'rejected', 'failed']);
+/**
+ * `draft_opened`: the budget, the turns or the review rounds ran out with a change in the tree; it
+ * was pushed as a draft pull request saying what is unfinished.
+ */
+export const RunStatus = z.enum(['pr_opened', 'draft_opened', 'no_changes', 'rejected', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** What the runner reports when it ends: its termination message and its last log line. */
@@ -13,6 +17,8 @@ export const RunnerResult = z.object({
   turns: z.int().nonnegative(),
   review_rounds: z.int().nonnegative(),
   usage: RunUsage,
+  /** What the run's model calls cost, by the price table (a result of an older runner has none). */
+  cost_usd: z.number().nonnegative().default(0),
   reason: z.string().optional(),
 });
 export type RunnerResult = z.infer<typeof RunnerResult>;

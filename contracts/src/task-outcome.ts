@@ -3,7 +3,7 @@ import { Source } from './agent-task.ts';
 import { RoutedBy, TemplateId } from './router-plan.ts';
 import { RunUsage } from './usage.ts';
 
-export const OutcomeStatus = z.enum(['pr_opened', 'no_changes', 'rejected', 'failed', 'timed_out']);
+export const OutcomeStatus = z.enum(['pr_opened', 'draft_opened', 'no_changes', 'rejected', 'failed', 'timed_out']);
 export type OutcomeStatus = z.infer<typeof OutcomeStatus>;
 
 /** Published on `agent_events` / `task.completed` once a task's runner has ended, one per task. */
@@ -17,6 +17,8 @@ export const TaskOutcome = z.looseObject({
   pr_url: z.string().optional(),
   reason: z.string().optional(),
   usage: RunUsage.optional(),
+  /** USD the run's model calls cost (unknown when the runner left no result). */
+  cost_usd: z.number().nonnegative().optional(),
   finished_at: z.iso.datetime({ offset: true }),
   /** What the reporters say about the task (added fields: consumers of the original ignore them). */
   title: z.string().optional(),

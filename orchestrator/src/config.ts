@@ -6,6 +6,7 @@ import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import { incompleteReporter, type ReportersConfig } from './reporters/registry.ts';
 import { RetryStepsText } from './retry-steps.ts';
+import { type BudgetConfig, budgetEnv } from './task-budget.ts';
 
 /** Claude Sonnet, current; the SDK warns on deprecated ids. */
 export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
@@ -25,6 +26,7 @@ const Env = z
     RETRY_DELAYS: RetryStepsText,
     DISPATCHER: z.enum(['kubernetes', 'local']).default('kubernetes'),
     MAX_ACTIVE_JOBS: env.int(5, 1),
+    ...budgetEnv,
     /** A message held at the cap is handed back after this long, before RabbitMQ's consumer timeout (30 min). */
     CAPACITY_HOLD_SECONDS: env.int(600, 1),
     DEDUP_WINDOW_SECONDS: env.int(86_400, 0),
@@ -124,6 +126,8 @@ const Env = z
       },
       dispatcher: vars.DISPATCHER,
       maxActiveJobs: vars.MAX_ACTIVE_JOBS,
+      /** Each task's model-call budget, enforced by its credential proxy. */
+      budget: { usd: vars.TASK_BUDGET_USD, scale: vars.BUDGET_SCALE } satisfies BudgetConfig,
       capacityHoldMs: vars.CAPACITY_HOLD_SECONDS * 1000,
       dedupWindowMs: vars.DEDUP_WINDOW_SECONDS * 1000,
       dedupPendingMs: vars.DEDUP_PENDING_SECONDS * 1000,

@@ -95,6 +95,12 @@ export function createMetrics({ defaults = false } = {}) {
       labelNames: ['source', 'template', 'model_role', 'kind'] as const,
       registers,
     }),
+    llmCost: new Counter({
+      name: 'anton_llm_cost_usd_total',
+      help: "USD the runners' model calls cost by the price table (coder and reviewer), by source and template",
+      labelNames: ['source', 'template'] as const,
+      registers,
+    }),
     enrichment: new Counter({
       name: 'anton_orchestrator_enrichment_total',
       help: "Tasks given to a source's API for enrichment, by source and result (enriched, empty, error, timeout, skipped)",

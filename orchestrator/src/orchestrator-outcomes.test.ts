@@ -328,7 +328,7 @@ describe('outcomes: each Job followed to its end and reported where the task cam
     expect(jira.comments('ORD-43')).toHaveLength(1);
   });
 
-  it('sums the runners token usage by source, template, model role and kind', async () => {
+  it('sums the runners token usage by source, template, model role and kind, and their cost', async () => {
     await pipeline.start();
     const usage = (coderInput: number) => ({
       coder: {
@@ -340,8 +340,13 @@ describe('outcomes: each Job followed to its end and reported where the task cam
       reviewer: { input_tokens: 7, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
     });
     const tasks = [makeTask(), makeTask({ external_id: 'ORD-43' })];
-    succeed(await dispatch(tasks[0] ?? makeTask()), { usage: usage(2000) });
-    succeed(await dispatch(tasks[1] ?? makeTask()), { status: 'no_changes', pr_url: undefined, usage: usage(500) });
+    succeed(await dispatch(tasks[0] ?? makeTask()), { usage: usage(2000), cost_usd: 0.25 });
+    succeed(await dispatch(tasks[1] ?? makeTask()), {
+      status: 'no_changes',
+      pr_url: undefined,
+      usage: usage(500),
+      cost_usd: 0.5,
+    });
     await waitFor(() => outcomes().length === 2, { what: 'both outcomes' });
     const text = await metricsText();
     const series = (role: string, kind: string) =>
@@ -353,6 +358,7 @@ describe('outcomes: each Job followed to its end and reported where the task cam
     expect(text).toContain(`${series('reviewer', 'input')} 14`);
     expect(text).toContain(`${series('reviewer', 'output')} 2`);
     expect(text).not.toContain(series('reviewer', 'cache_read'));
+    expect(text).toContain('anton_llm_cost_usd_total{source="jira",template="java-backend"} 0.75');
     expect(text).toContain('anton_task_outcomes_total{source="jira",template="java-backend",status="pr_opened"} 1');
     expect(text).toContain('anton_task_outcomes_total{source="jira",template="java-backend",status="no_changes"} 1');
   });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentEnv } from '../test/agent-env.ts';
 import { makeTask } from '../test/tasks.ts';
 import { JobRenderError, JobRenderer, type JobRequest, type JobSettings } from './render-job.ts';
+import { DEFAULT_BUDGET } from './task-budget.ts';
 
 const templatesDir = fileURLToPath(new URL('../templates', import.meta.url));
 const hash = 'a'.repeat(63);
@@ -16,6 +17,7 @@ const settings: JobSettings = {
   namespace: 'agents',
   images: { runner: 'registry.example/anton-runner:1.2.3', java: 'registry.example/anton-runner-java:1.2.3' },
   upstreams: { GITHUB_API_URL: 'https://github.example/api/v3' },
+  budget: DEFAULT_BUDGET,
 };
 
 function request(overrides: Partial<JobRequest> = {}): JobRequest {
@@ -148,6 +150,7 @@ describe('JobRenderer with the shipped templates', () => {
       { name: 'TASK_ID', value: '4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d' },
       { name: 'PROXY_PORT', value: '8181' },
       { name: 'ALLOWED_REPOSITORY', value: 'https://github.com/acme/orders.git' },
+      { name: 'TASK_BUDGET_USD', value: '3' },
       { name: 'ANTHROPIC_API_KEY', valueFrom: secret('anthropic-api-key') },
       { name: 'OPENAI_API_KEY', valueFrom: secret('openai-api-key') },
       { name: 'GITHUB_TOKEN', valueFrom: secret('github-token') },
@@ -164,6 +167,16 @@ describe('JobRenderer with the shipped templates', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect(proxy.volumeMounts).toEqual([{ name: 'proxy-tmp', mountPath: '/tmp' }]);
+  });
+
+  it('gives the credential proxy the task budget, scaled by complexity', () => {
+    const budget = (complexity: 'low' | 'medium' | 'high', scaled = settings) =>
+      container(renderer.render(request({ complexity }), scaled), 'credential-proxy').env?.find(
+        (e) => e.name === 'TASK_BUDGET_USD',
+      )?.value;
+    expect([budget('low'), budget('medium'), budget('high')]).toEqual(['1.5', '3', '6']);
+    const operator = { ...settings, budget: { usd: 2, scale: { low: 0.25, medium: 1, high: 5 } } };
+    expect([budget('low', operator), budget('high', operator)]).toEqual(['0.5', '10']);
   });
 
   it('sizes resources and deadline by complexity', () => {

@@ -24,6 +24,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import nunjucks from 'nunjucks';
 import { z } from 'zod';
 import { DnsLabel, ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
+import { type BudgetConfig, taskBudgetUsd } from './task-budget.ts';
 
 export const PROXY_PORT = 8181;
 /** The pod's unprivileged user and group (the images' USER, the pod's fsGroup): the agent's commands run as it. */
@@ -66,6 +67,8 @@ export interface JobSettings {
   images: { runner: string; java: string };
   /** Upstream URLs for the credential proxy; unset ones keep the proxy's defaults (the public APIs). */
   upstreams: Partial<Record<UpstreamName, string>>;
+  /** The task budget the credential proxy enforces, by complexity. */
+  budget: BudgetConfig;
 }
 
 export interface JobRequest {
@@ -92,6 +95,7 @@ const TemplateValues = z.object({
   allowed_repository: UpstreamUrl.refine((url) => URL.canParse(url) && isCredentialSafe(new URL(url)), 'must be https'),
   images: z.object({ runner: ImageReference, java: ImageReference }),
   upstreams: z.array(z.object({ name: z.enum(UPSTREAM_NAMES), value: UpstreamUrl })),
+  task_budget_usd: z.number().positive().finite(),
 });
 
 export class JobRenderError extends Error {
@@ -177,6 +181,7 @@ export class JobRenderer {
         const value = settings.upstreams[name];
         return value === undefined ? [] : [{ name, value }];
       }),
+      task_budget_usd: taskBudgetUsd(settings.budget, request.complexity),
     });
     if (!values.success) {
       throw new JobRenderError(`refusing to render the Job: ${values.error.issues.map(describeIssue).join('; ')}`);

@@ -6,6 +6,7 @@ import { dedupHash } from '../src/dedup.ts';
 import { KubernetesDispatcher } from '../src/dispatch/kubernetes-dispatcher.ts';
 import type { KubernetesApi } from '../src/kubernetes/kubernetes-api.ts';
 import { JobRenderer } from '../src/render-job.ts';
+import { DEFAULT_BUDGET } from '../src/task-budget.ts';
 import { makeTask } from './tasks.ts';
 
 const templatesDir = fileURLToPath(new URL('../templates', import.meta.url));
@@ -36,6 +37,7 @@ export class RunnerJobs {
         namespace: api.namespace,
         images: { runner: 'anton-runner:1', java: 'anton-runner:1' },
         upstreams: {},
+        budget: DEFAULT_BUDGET,
       },
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 10 },
       logger,

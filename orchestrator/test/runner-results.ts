@@ -23,6 +23,7 @@ export function runnerResult(overrides: Partial<RunnerResult> = {}): RunnerResul
         cache_read_input_tokens: 1_024,
       },
     },
+    cost_usd: 0.1234,
     ...overrides,
   };
 }
@@ -45,6 +46,7 @@ export function prOpenedOutcome(task: AgentTask) {
     routed_by: 'llm',
     pr_url: 'https://github.com/acme/orders/pull/7',
     usage: runnerResult().usage,
+    cost_usd: runnerResult().cost_usd,
     finished_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
   };
 }

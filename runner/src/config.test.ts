@@ -14,13 +14,15 @@ describe('loadConfig', () => {
     expect(config.shell.inherited).not.toHaveProperty('AWS_SECRET');
   });
 
-  it("keeps the original's names and defaults", () => {
+  it("keeps the original's names and defaults; 100 turns a round, a $3 budget, draft pull requests", () => {
     const config = loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:8181', LOG_LEVEL: 'INFO' });
     expect(config).toMatchObject({
       logLevel: 'info',
       contextPath: '/app/context/task.json',
       workDir: '/app/workspace',
-      coder: { model: 'claude-sonnet-5-5', maxTurns: 15 },
+      coder: { model: 'claude-sonnet-5-5', maxTurns: 100 },
+      budget: { usd: 3, prices: { 'claude-sonnet-5-5': { input: 2, output: 10, cache_write: 2.5, cache_read: 0.2 } } },
+      pullRequest: { draft: true },
       reviewer: { model: 'gpt-4o', maxRejections: 3 },
       shell: { timeoutMs: 120_000 },
     });

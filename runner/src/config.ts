@@ -1,10 +1,12 @@
 import {
+  BudgetUsd,
   CONTEXT_PATH,
   Complexity,
   DEFAULT_GITHUB_API_URL,
   env,
   githubGitOrigin,
   isCredentialSafe,
+  modelPricesEnv,
   parseEnv,
   TemplateId,
 } from '@anton/contracts';
@@ -49,7 +51,19 @@ const Env = z
     /** A runner that is not root cannot give the agent a uid of its own; it refuses to run unless this is set. */
     LOCAL_RUNNER_UNSAFE_SHARED_UID: env.flag,
 
-    MAX_CODER_TURNS: env.int(15, 1),
+    /**
+     * A ceiling on model calls per review round, behind the budget (the primary limit): real fixes
+     * take 40–100 calls (SWE-agent allows 150, mini-swe-agent 250); the original's 15 threw them away.
+     */
+    MAX_CODER_TURNS: env.int(100, 1),
+    /** USD the task may spend on model calls. In the Job its credential proxy holds the scaled one and says it at the claim. */
+    TASK_BUDGET_USD: BudgetUsd.default(3),
+    MODEL_PRICES: modelPricesEnv,
+    /** Pull requests open as drafts: a person marks them ready. */
+    PR_DRAFT: z
+      .enum(['0', '1', 'true', 'false', ''])
+      .default('1')
+      .transform((v) => v !== '0' && v !== 'false'),
     SHELL_TIMEOUT: env.int(120, 1),
     MAX_REVIEW_REJECTIONS: env.int(3, 1),
     CODER_MAX_TOKENS: env.int(8192, 256),
@@ -130,6 +144,8 @@ export function loadConfig(source: Record<string, string | undefined>) {
       maxTokens: vars.CODER_MAX_TOKENS,
     },
     reviewer: { model: vars.OPENAI_MODEL, maxRejections: vars.MAX_REVIEW_REJECTIONS },
+    budget: { usd: vars.TASK_BUDGET_USD, prices: vars.MODEL_PRICES },
+    pullRequest: { draft: vars.PR_DRAFT },
     shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, inherited },
     agent: { uid: vars.AGENT_UID, gid: vars.AGENT_GID, unsafeSharedUid: vars.LOCAL_RUNNER_UNSAFE_SHARED_UID },
     api: { maxRetries: vars.API_MAX_RETRIES, timeoutMs: vars.API_TIMEOUT_SECONDS * 1000 },

@@ -57,6 +57,7 @@ async function main(): Promise<never> {
       turns: 0,
       reviewRounds: 0,
       usage: { coder: emptyUsage(), reviewer: emptyUsage() },
+      costUsd: 0,
     };
     logger.error({ err }, 'invalid configuration');
     return finish(
@@ -86,6 +87,7 @@ async function main(): Promise<never> {
         turns: 0,
         reviewRounds: 0,
         usage: { coder: emptyUsage(), reviewer: emptyUsage() },
+        costUsd: 0,
       };
       return finish(logger, terminationLog, outcome('failed', facts, { reason, permanent: true }));
     }

@@ -15,7 +15,12 @@ const ATTEMPTS = 20;
  * is this one. A proxy already claimed means something else got there first: the run stops.
  * Connection errors are retried briefly (a proxy still starting).
  */
-export async function claimProxy(proxyUrl: string, key: string, branch: string, retryDelayMs = 250): Promise<void> {
+export async function claimProxy(
+  proxyUrl: string,
+  key: string,
+  branch: string,
+  retryDelayMs = 250,
+): Promise<{ budgetUsd: number | undefined }> {
   for (let attempt = 1; ; attempt++) {
     let response: Response;
     try {
@@ -30,7 +35,16 @@ export async function claimProxy(proxyUrl: string, key: string, branch: string, 
       continue;
     }
     const text = await response.text();
-    if (response.ok) return;
+    if (response.ok) {
+      // The budget the proxy enforces (scaled by the orchestrator): the runner counts against that one.
+      let budget: unknown;
+      try {
+        budget = (JSON.parse(text) as { budget_usd?: unknown }).budget_usd;
+      } catch {
+        budget = undefined;
+      }
+      return { budgetUsd: typeof budget === 'number' && budget > 0 ? budget : undefined };
+    }
     throw new PermanentFailure(`the credential proxy refused this run's claim (${response.status}): ${text}`);
   }
 }

@@ -14,6 +14,7 @@ export interface OutcomeFacts {
   turns: number;
   reviewRounds: number;
   usage: RunUsage;
+  costUsd: number;
 }
 
 export function outcome(
@@ -29,13 +30,14 @@ export function outcome(
     turns: facts.turns,
     review_rounds: facts.reviewRounds,
     usage: facts.usage,
+    cost_usd: Math.round(facts.costUsd * 1e6) / 1e6,
     ...(extra.reason ? { reason: extra.reason } : {}),
   };
   return { result, exitCode: exitCodeFor(status, extra.permanent === true) };
 }
 
 export function exitCodeFor(status: RunStatus, permanent: boolean): ExitCode {
-  if (status === 'pr_opened') return 0;
+  if (status === 'pr_opened' || status === 'draft_opened') return 0;
   if (status === 'no_changes' || status === 'rejected' || permanent) return 2;
   return 1;
 }

@@ -64,6 +64,7 @@ describe('runTask', () => {
     });
     expect(result.usage.coder.output_tokens).toBeGreaterThan(0);
     expect(result.usage.reviewer.input_tokens).toBeGreaterThan(0);
+    expect(result.cost_usd).toBeGreaterThan(0);
 
     // The branch holds exactly the one-line fix, committed as anton-bot in the fix(<issue>) form.
     const diff = await git(h.sample.bareDir, 'diff', '--unified=0', 'main', 'fix/SHOP-7');
@@ -81,10 +82,13 @@ describe('runTask', () => {
       head: 'fix/SHOP-7',
       base: 'main',
       title: 'fix(SHOP-7): Apply the discount as a percentage',
+      draft: true,
     });
     const body = String((creates[0]?.json as { body?: string } | undefined)?.body);
     expect(body).toContain('applyDiscount multiplied by the percentage instead of its fraction.');
-    expect(body).toContain('**Issue:** [SHOP-7](https://acme.atlassian.net/browse/SHOP-7)');
+    expect(body).toContain('**Source:** [SHOP-7](https://acme.atlassian.net/browse/SHOP-7)');
+    expect(body).toContain(`<summary>Tokens and cost: $${result.cost_usd.toFixed(4)} of a $3.00 budget</summary>`);
+    expect(h.github.pulls('acme', 'sample-shop')[0]?.draft).toBe(true);
     expect(body).toContain('Approved by gpt-4o after 1 review round: Fixes the formula; tests pass.');
     expect(body).toContain('- `node --test test/`: failed (exit code 1)\n- `node --test`: passed');
     expect(body).toMatch(/\| coder \(claude-sonnet-5-5, 8 turns\) \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d,]+ \|/);
@@ -131,24 +135,32 @@ describe('runTask', () => {
     expect(h.github.pulls('acme', 'sample-shop').find((p) => p.head === 'fix/SHOP-8')).toBeDefined();
   });
 
-  it('gives up after MAX_REVIEW_REJECTIONS rejections: exit 2, nothing pushed, no pull request', async () => {
+  it('keeps the work after MAX_REVIEW_REJECTIONS rejections: a draft pull request with the open points', async () => {
     h.anthropic.setHandler(() => use('submit_changes', { summary: 'Try again with the same change' }));
     h.anthropic.enqueue(
       use('edit_file', { path: 'src/pricing.js', old_text: 'price * percent;', new_text: 'price * percent / 100;' }),
     );
-    h.openai.enqueue(reject('Wrong.'), reject('Still wrong.'));
-    const { result, exitCode } = await run({ MAX_REVIEW_REJECTIONS: '2' }, { issue_id: 'SHOP-9' });
-    expect(exitCode).toBe(2);
+    h.openai.enqueue(reject('Wrong.'), reject('Still wrong.', ['round the result']));
+    const { result, exitCode } = await run({ MAX_REVIEW_REJECTIONS: '2', PR_DRAFT: 'false' }, { issue_id: 'SHOP-9' });
+    expect(exitCode).toBe(0);
     expect(result).toMatchObject({
-      status: 'rejected',
+      status: 'draft_opened',
       review_rounds: 2,
       reason: 'rejected 2 times; last: Still wrong.',
+      pr_url: expect.stringMatching(/\/pull\/\d+$/),
     });
-    expect(await branchSha('fix/SHOP-9')).toBeUndefined();
-    expect(h.github.pulls('acme', 'sample-shop').some((p) => p.head === 'fix/SHOP-9')).toBe(false);
+    expect(await git(h.sample.bareDir, 'diff', 'main', 'fix/SHOP-9')).toContain(
+      '+  const discounted = price - price * percent / 100;',
+    );
+    const pull = h.github.pulls('acme', 'sample-shop').find((p) => p.head === 'fix/SHOP-9');
+    // Unfinished work is a draft whatever PR_DRAFT says.
+    expect(pull?.draft).toBe(true);
+    expect(pull?.body).toContain('## Unfinished');
+    expect(pull?.body).toContain('  - round the result');
+    expect(pull?.body).toContain('Not approved by gpt-4o after 2 review rounds: Still wrong.');
   });
 
-  it('fails without a review when the coder never submits within the turn limit', async () => {
+  it('fails without a review when the coder never submits within the turn limit and changed nothing', async () => {
     h.anthropic.setHandler(() => use('list_dir', {}));
     const { result, exitCode } = await run({ MAX_CODER_TURNS: '4' }, { issue_id: 'SHOP-10' });
     expect(exitCode).toBe(2);
@@ -156,9 +168,33 @@ describe('runTask', () => {
       status: 'failed',
       turns: 4,
       review_rounds: 0,
+      reason: 'the coder did not call submit_changes within 4 turns, with no change made',
+    });
+    expect(h.openai.requests).toHaveLength(0);
+    // The last turn of the round asked for a submission.
+    expect(userTurns().at(-1)).toContain('This is the last turn of this round: call submit_changes now');
+    expect(await branchSha('fix/SHOP-10')).toBeUndefined();
+  });
+
+  it('pushes a change the coder never submitted as a draft when the turns run out', async () => {
+    h.anthropic.setHandler(() => use('list_dir', {}));
+    h.anthropic.enqueue(
+      use('edit_file', { path: 'src/pricing.js', old_text: 'price * percent;', new_text: 'price * (percent / 100);' }),
+      use('run_shell_command', { command: 'node --test' }),
+    );
+    const { result, exitCode } = await run({ MAX_CODER_TURNS: '4' }, { issue_id: 'SHOP-13' });
+    expect(exitCode).toBe(0);
+    expect(result).toMatchObject({
+      status: 'draft_opened',
+      review_rounds: 0,
       reason: 'the coder did not call submit_changes within 4 turns',
     });
     expect(h.openai.requests).toHaveLength(0);
+    const pull = h.github.pulls('acme', 'sample-shop').find((p) => p.head === 'fix/SHOP-13');
+    expect(pull?.draft).toBe(true);
+    expect(pull?.body).toContain('- **The last test run:** `node --test`: passed');
+    expect(pull?.body).toContain("- **The reviewer's open points:** not reviewed");
+    expect(await git(h.sample.bareDir, 'diff', 'main', 'fix/SHOP-13')).toContain(FIXED_LINE);
   });
 
   it('ends with no_changes, not a review, when the coder submits an empty diff', async () => {

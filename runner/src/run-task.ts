@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { claimProxy } from './proxy-claim.ts';
 import type { Reviewer } from './reviewer/reviewer.ts';
 import type { ReviewVerdict } from './reviewer/verdict.ts';
+import { isBudgetExceeded, RunBudget, usd } from './run-budget.ts';
 import { type OutcomeFacts, outcome, type RunOutcome } from './run-outcome.ts';
 import { type AgentUser, assertReachableByAgent } from './shell/agent-user.ts';
 import { createShellRunner } from './shell/run-shell.ts';
@@ -48,6 +49,7 @@ class Progress {
   session: CoderSession | undefined;
   reviewRounds = 0;
   reviewerUsage = emptyUsage();
+  budget: RunBudget | undefined;
 
   constructor(taskId: string | undefined) {
     this.taskId = taskId;
@@ -64,6 +66,7 @@ class Progress {
       turns: this.session?.turns ?? 0,
       reviewRounds: this.reviewRounds,
       usage: this.usage,
+      costUsd: this.budget?.spentUsd ?? 0,
     };
   }
 }
@@ -97,14 +100,18 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
   progress.branch = branch;
   if (agentUser) await assertReachableByAgent(config.workDir);
   let gitMode: GitAccessMode;
+  let budgetUsd = config.budget.usd;
   if (config.git.kind === 'proxy') {
     if (!deps.proxyKey) throw new PermanentFailure('proxy mode needs the run key');
     // Before any agent process exists: the first claim is the runner's.
-    await claimProxy(config.git.proxyUrl, deps.proxyKey, branch);
+    const claimed = await claimProxy(config.git.proxyUrl, deps.proxyKey, branch);
+    budgetUsd = claimed.budgetUsd ?? budgetUsd;
     gitMode = { ...config.git, proxyKey: deps.proxyKey };
   } else {
     gitMode = config.git;
   }
+  const budget = new RunBudget(budgetUsd, config.budget.prices);
+  progress.budget = budget;
   const workspace = await Workspace.clone({
     dir: config.workDir,
     privateDir: config.stateDir,
@@ -116,7 +123,7 @@ async function fixAndSubmit(deps: RunDependencies, context: RunnerContext, progr
   });
   logger.info({ branch, base: context.base_branch, base_sha: workspace.baseSha }, 'repository cloned');
   try {
-    return await codeReviewSubmit(deps, context, progress, workspace);
+    return await codeReviewSubmit(deps, context, progress, workspace, budget);
   } finally {
     await workspace.close();
   }
@@ -127,6 +134,7 @@ async function codeReviewSubmit(
   context: RunnerContext,
   progress: Progress,
   workspace: Workspace,
+  budget: RunBudget,
 ): Promise<RunOutcome> {
   const { config, logger, signal, agentUser } = deps;
 
@@ -161,55 +169,106 @@ async function codeReviewSubmit(
     },
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
+    budget,
   });
   progress.session = session;
 
+  const submission = { deps, context, progress, workspace, session };
+  let lastVerdict: ReviewVerdict | undefined;
+  let lastSummary: string | undefined;
   for (let round = 1; round <= config.reviewer.maxRejections; round++) {
     const coded = await session.runRound();
-    if (coded.kind === 'turn_limit') {
-      const reason = `the coder did not call submit_changes within ${config.coder.maxTurns} turns`;
-      return outcome('failed', progress.facts(), { reason, permanent: true });
+    if (coded.kind !== 'submitted') {
+      const reason =
+        coded.kind === 'budget'
+          ? `the task's budget of ${usd(budget.limitUsd)} is spent (${usd(budget.spentUsd)})`
+          : `the coder did not call submit_changes within ${config.coder.maxTurns} turns`;
+      return unfinished(submission, { reason, summary: lastSummary, verdict: lastVerdict });
     }
+    lastSummary = coded.summary;
     const { patch, stat } = await workspace.stagedDiff();
     if (patch.trim() === '') {
       return outcome('no_changes', progress.facts(), { reason: 'the coder submitted without changing any file' });
     }
-    const review = await deps.reviewer({ context, diff: patch, stat, summary: coded.summary }, signal);
+    let review: Awaited<ReturnType<Reviewer>>;
+    try {
+      review = await deps.reviewer({ context, diff: patch, stat, summary: coded.summary }, signal);
+    } catch (err) {
+      if (!isBudgetExceeded(err)) throw err;
+      const reason = `the task's budget of ${usd(budget.limitUsd)} was spent before the review`;
+      return unfinished(submission, { reason, summary: coded.summary, verdict: lastVerdict });
+    }
     progress.reviewRounds = round;
     progress.reviewerUsage = addUsage(progress.reviewerUsage, review.usage);
+    budget.add(config.reviewer.model, review.usage);
     logger.info({ round, approved: review.verdict.approved, reason: review.verdict.reason }, 'review');
     if (review.verdict.approved) {
-      return submit({ deps, context, progress, workspace, session, summary: coded.summary, verdict: review.verdict });
+      return submit({ ...submission, summary: coded.summary, verdict: review.verdict });
     }
+    lastVerdict = review.verdict;
     if (round === config.reviewer.maxRejections) {
       const reason = `rejected ${round} times; last: ${review.verdict.reason}`;
-      return outcome('rejected', progress.facts(), { reason });
+      return unfinished(submission, { reason, summary: coded.summary, verdict: review.verdict });
     }
     session.addRejection(review.verdict.reason, review.verdict.problems);
   }
   throw new PermanentFailure('MAX_REVIEW_REJECTIONS allows no review round');
 }
 
-interface Approved {
+interface Submission {
   deps: RunDependencies;
   context: RunnerContext;
   progress: Progress;
   workspace: Workspace;
   session: CoderSession;
-  summary: string;
-  verdict: ReviewVerdict;
 }
 
-/** Commit, push and the pull request, once the reviewer approved. */
+/** Commit, push and the pull request, once the reviewer approved (a draft unless PR_DRAFT=false). */
 async function submit({
-  deps,
-  context,
-  progress,
-  workspace,
-  session,
   summary,
   verdict,
-}: Approved): Promise<RunOutcome> {
+  ...submission
+}: Submission & { summary: string; verdict: ReviewVerdict }): Promise<RunOutcome> {
+  const pr = await pushAndOpen(submission, {
+    summary,
+    draft: submission.deps.config.pullRequest.draft,
+    verdict,
+  });
+  return outcome('pr_opened', submission.progress.facts(), { prUrl: pr.url });
+}
+
+/**
+ * The budget, the turns or the review rounds ran out. A change in the tree is never thrown away:
+ * it is pushed as a draft pull request that says what is unfinished. Only an empty tree fails.
+ */
+async function unfinished(
+  submission: Submission,
+  { reason, summary, verdict }: { reason: string; summary: string | undefined; verdict: ReviewVerdict | undefined },
+): Promise<RunOutcome> {
+  const { progress, workspace, deps } = submission;
+  const { patch } = await workspace.stagedDiff();
+  if (patch.trim() === '') {
+    return outcome('failed', progress.facts(), { reason: `${reason}, with no change made`, permanent: true });
+  }
+  deps.logger.info({ reason }, 'unfinished: opening a draft pull request with the change so far');
+  const pr = await pushAndOpen(submission, {
+    summary: summary ?? 'Unfinished fix (the coder did not submit it)',
+    draft: true,
+    ...(verdict ? { verdict } : {}),
+    unfinished: reason,
+  });
+  return outcome('draft_opened', progress.facts(), { prUrl: pr.url, reason });
+}
+
+async function pushAndOpen(
+  { deps, context, progress, workspace, session }: Submission,
+  {
+    summary,
+    draft,
+    verdict,
+    unfinished,
+  }: { summary: string; draft: boolean; verdict?: ReviewVerdict; unfinished?: string },
+) {
   const { config, logger } = deps;
   const sha = await workspace.commit(commitMessage(context.issue_id, summary));
   await workspace.push();
@@ -221,18 +280,30 @@ async function submit({
     head: workspace.branch,
     base: context.base_branch,
     title: pullRequestTitle(context.issue_id, summary),
+    draft,
     body: pullRequestBody({
       issueId: context.issue_id,
       issueUrl: context.task?.url,
       summary,
-      review: { model: config.reviewer.model, rounds: progress.reviewRounds, reason: verdict.reason },
+      review: verdict
+        ? {
+            model: config.reviewer.model,
+            rounds: progress.reviewRounds,
+            approved: verdict.approved,
+            reason: verdict.reason,
+            problems: verdict.problems,
+          }
+        : undefined,
       testRuns: testRuns(session.shellCommands),
       coder: { model: config.coder.model, turns: session.turns },
       usage: progress.usage,
+      costUsd: progress.budget?.spentUsd ?? 0,
+      budgetUsd: progress.budget?.limitUsd,
+      ...(unfinished ? { unfinished } : {}),
     }),
   });
-  logger.info({ pr_url: pr.url, number: pr.number, updated: pr.updated }, 'pull request open');
-  return outcome('pr_opened', progress.facts(), { prUrl: pr.url });
+  logger.info({ pr_url: pr.url, number: pr.number, updated: pr.updated, draft }, 'pull request open');
+  return pr;
 }
 
 function logEvent(logger: Logger, event: CoderEvent): void {
@@ -253,6 +324,11 @@ function logEvent(logger: Logger, event: CoderEvent): void {
     );
   } else if (event.type === 'reminder') {
     logger.info({ round: event.round, turn: event.turn }, 'no tool call: reminded the coder');
+  } else if (event.type === 'compacted') {
+    logger.warn({ round: event.round, turn: event.turn }, 'prompt too long: old tool results cleared, call retried');
+  } else if (event.type === 'budget') {
+    const { type: _type, ...fields } = event;
+    logger.info(fields, 'budget told to the coder');
   } else {
     logger.info({ round: event.round, turn: event.turn }, 'changes submitted');
   }

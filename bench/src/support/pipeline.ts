@@ -36,6 +36,7 @@ export function openPullRequest(job: KubeObject): ScriptedOutcome {
     turns: 8,
     review_rounds: 1,
     usage: { coder: emptyUsage(), reviewer: emptyUsage() },
+    cost_usd: 0,
   };
   return { phase: 'succeeded', terminationMessage: encodeRunnerResult(result) };
 }

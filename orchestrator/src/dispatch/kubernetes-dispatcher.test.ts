@@ -8,6 +8,7 @@ import { makeTask } from '../../test/tasks.ts';
 import { PermanentError, RetryableError } from '../errors.ts';
 import { createKubernetesApi, loadKubeConfig } from '../kubernetes/client-node-api.ts';
 import { JobRenderer } from '../render-job.ts';
+import { DEFAULT_BUDGET } from '../task-budget.ts';
 import type { DispatchRequest } from './dispatcher.ts';
 import { KubernetesDispatcher } from './kubernetes-dispatcher.ts';
 
@@ -30,7 +31,12 @@ beforeEach(async () => {
   dispatcher = new KubernetesDispatcher({
     api,
     renderer: await JobRenderer.load(templatesDir),
-    settings: { namespace: 'agents', images: { runner: 'anton-runner:1', java: 'anton-runner-java:1' }, upstreams: {} },
+    settings: {
+      namespace: 'agents',
+      images: { runner: 'anton-runner:1', java: 'anton-runner-java:1' },
+      upstreams: {},
+      budget: DEFAULT_BUDGET,
+    },
     retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 10 },
     logger,
   });

@@ -11,6 +11,7 @@ import { makeTask } from '../../test/tasks.ts';
 import { Capacity } from '../capacity.ts';
 import { PermanentError } from '../errors.ts';
 import type { FinishedTask } from '../outcomes/finished-task.ts';
+import { DEFAULT_BUDGET } from '../task-budget.ts';
 import type { DispatchRequest } from './dispatcher.ts';
 import { LocalDispatcher, type LocalDispatcherOptions } from './local-dispatcher.ts';
 
@@ -37,6 +38,7 @@ function options(): LocalDispatcherOptions {
     runnerDir: standIn,
     keys: { anthropic: 'sk-ant-secret', openai: 'sk-openai-secret', github: 'ghp_secret' },
     upstreams: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic' },
+    budget: DEFAULT_BUDGET,
     path: '/usr/bin:/bin',
     capacity,
     logger: logger(),
@@ -106,6 +108,7 @@ describe('LocalDispatcher', () => {
       TASK_ID: req.task.task_id,
       PROXY_PORT: proxyPort,
       ALLOWED_REPOSITORY: 'https://github.com/acme/orders.git',
+      TASK_BUDGET_USD: '1.5', // $3 at low complexity
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:1/fake-anthropic',
       ANTHROPIC_API_KEY: 'sk-ant-secret',
       OPENAI_API_KEY: 'sk-openai-secret',
@@ -156,6 +159,7 @@ describe('LocalDispatcher', () => {
         routed_by: 'rules',
         pr_url: 'https://github.com/acme/orders/pull/42',
         usage: expect.objectContaining({ coder: expect.objectContaining({ input_tokens: 1000 }) }),
+        cost_usd: 0,
         finished_at: expect.any(String),
         // What the reporters need travels in the outcome message (task.completed).
         title: opened.task.title,
@@ -204,6 +208,7 @@ describe('LocalDispatcher', () => {
       runnerDir: broken,
       keys: {},
       upstreams: {},
+      budget: DEFAULT_BUDGET,
       path: '/usr/bin:/bin',
       capacity,
       logger: logger(),
@@ -224,6 +229,7 @@ describe('LocalDispatcher', () => {
       runnerDir: refusing,
       keys: {},
       upstreams: {},
+      budget: DEFAULT_BUDGET,
       path: '/usr/bin:/bin',
       capacity,
       logger: logger(),
@@ -260,6 +266,7 @@ describe('LocalDispatcher', () => {
       runnerDir: join(records, 'no-runner-here'),
       keys: {},
       upstreams: {},
+      budget: DEFAULT_BUDGET,
       path: '/usr/bin:/bin',
       capacity,
       logger: logger(),

@@ -17,6 +17,7 @@ import { decideOutcome } from '../outcomes/decide-outcome.ts';
 import { dispatchedTaskInput, type FinishedTask, finishedTask } from '../outcomes/finished-task.ts';
 import { runTask } from '../outcomes/reported-facts.ts';
 import { buildRunnerContext } from '../runner-context.ts';
+import { type BudgetConfig, taskBudgetUsd } from '../task-budget.ts';
 import type { Dispatcher, DispatchRequest, DispatchResult } from './dispatcher.ts';
 import { accepts, freePort } from './local-ports.ts';
 
@@ -26,6 +27,8 @@ export interface LocalDispatcherOptions {
   /** The keys, given to the credential proxy only. */
   keys: { anthropic?: string | undefined; openai?: string | undefined; github?: string | undefined };
   upstreams: Partial<Record<UpstreamName, string>>;
+  /** The task budget its credential proxy enforces, by complexity. */
+  budget: BudgetConfig;
   /** PATH for the children (git, node); nothing else of the orchestrator's environment reaches them. */
   path: string;
   /**
@@ -150,12 +153,13 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   #proxyEnv(request: DispatchRequest, port: number): Record<string, string> {
-    const { keys, upstreams, path } = this.#options;
+    const { keys, upstreams, path, budget } = this.#options;
     const env: Record<string, string> = {
       PATH: path,
       TASK_ID: request.task.task_id,
       PROXY_PORT: String(port),
       ALLOWED_REPOSITORY: request.repository.url,
+      TASK_BUDGET_USD: String(taskBudgetUsd(budget, request.plan.complexity)),
       ...upstreams,
     };
     if (keys.anthropic) env.ANTHROPIC_API_KEY = keys.anthropic;

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask } from '../../test/tasks.ts';
 import { Capacity } from '../capacity.ts';
 import { JobRenderer } from '../render-job.ts';
+import { DEFAULT_BUDGET } from '../task-budget.ts';
 import { createKubernetesApi, loadKubeConfig } from './client-node-api.ts';
 import type { JobInformer, KubernetesApi } from './kubernetes-api.ts';
 import { trackRunnerJobs } from './runner-job-tracker.ts';
@@ -37,7 +38,7 @@ async function createJob(): Promise<{ name: string; taskId: string }> {
       repositoryUrl: 'https://github.com/acme/x',
       dedupHash: 'd'.repeat(63),
     },
-    { namespace: 'agents', images: { runner: 'r:1', java: 'j:1' }, upstreams: {} },
+    { namespace: 'agents', images: { runner: 'r:1', java: 'j:1' }, upstreams: {}, budget: DEFAULT_BUDGET },
   );
   await api.createJob(job);
   return { name: `agent-job-${task.task_id}`, taskId: task.task_id };

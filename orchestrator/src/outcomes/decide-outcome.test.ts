@@ -13,12 +13,29 @@ const task = runTask(TASK_ID, 'ORD-42', 'https://github.com/acme/orders.git');
 const decide = (end: RunEnd) => decideOutcome(end, task);
 
 describe('decideOutcome', () => {
-  it("takes the runner's result of a completed run: status, PR, usage", () => {
+  it("takes the runner's result of a completed run: status, PR, usage, cost", () => {
     expect(decide({ succeeded: true, message: terminationMessage() })).toEqual({
       status: 'pr_opened',
       pr_url: 'https://github.com/acme/orders/pull/7',
       usage: runnerResult().usage,
+      cost_usd: 0.1234,
     });
+  });
+
+  it('takes a draft pull request of unfinished work as draft_opened, with its reason', () => {
+    const message = terminationMessage({ status: 'draft_opened', reason: 'the budget of $3.00 is spent' });
+    expect(decide({ succeeded: true, message })).toEqual({
+      status: 'draft_opened',
+      pr_url: 'https://github.com/acme/orders/pull/7',
+      reason: 'the budget of $3.00 is spent',
+      usage: runnerResult().usage,
+      cost_usd: 0.1234,
+    });
+  });
+
+  it('reads the result of an older runner, which reported no cost, as costing nothing', () => {
+    const { cost_usd: _cost, ...older } = runnerResult();
+    expect(decide({ succeeded: true, message: JSON.stringify(older) })).toMatchObject({ cost_usd: 0 });
   });
 
   it("believes the result over the Job's condition: exit 2 fails the Job yet means no change or rejected", () => {
@@ -28,6 +45,7 @@ describe('decideOutcome', () => {
         status,
         reason: `runner says ${status}`,
         usage: runnerResult().usage,
+        cost_usd: 0.1234,
       });
     }
   });
@@ -126,7 +144,7 @@ describe('decideOutcome against what was dispatched', () => {
 describe('the claim policy', () => {
   it('lets only a failure start the incident again', () => {
     expect(allowsRetry('failed')).toBe(true);
-    for (const status of ['pr_opened', 'no_changes', 'rejected', 'timed_out'] as const) {
+    for (const status of ['pr_opened', 'draft_opened', 'no_changes', 'rejected', 'timed_out'] as const) {
       expect(allowsRetry(status)).toBe(false);
       expect(runnerStatusOf(status)).toBe('done');
     }

@@ -17,6 +17,7 @@ export interface RunOutcome {
   pr_url?: string;
   reason?: string;
   usage?: RunUsage;
+  cost_usd?: number;
 }
 
 const DEADLINE_EXCEEDED = 'DeadlineExceeded';
@@ -37,7 +38,7 @@ export function decideOutcome(end: RunEnd, task: RunTask): RunOutcome {
     return {
       status: 'timed_out',
       reason: `the run exceeded its deadline (${failure})`,
-      ...(read.ok && { usage: read.result.usage }),
+      ...(read.ok && { usage: read.result.usage, cost_usd: read.result.cost_usd }),
     };
   }
   if (!read.ok) {
@@ -54,6 +55,7 @@ export function decideOutcome(end: RunEnd, task: RunTask): RunOutcome {
       ? { reason: result.reason }
       : result.status === 'failed' && failure !== undefined && { reason: failure }),
     usage: result.usage,
+    cost_usd: result.cost_usd,
   };
 }
 

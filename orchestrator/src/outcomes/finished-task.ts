@@ -38,6 +38,7 @@ export function finishedTask(input: FinishedTaskInput, run: RunOutcome, finished
     ...(run.pr_url !== undefined && { pr_url: run.pr_url }),
     ...(run.reason !== undefined && { reason: run.reason }),
     ...(run.usage !== undefined && { usage: run.usage }),
+    ...(run.cost_usd !== undefined && { cost_usd: run.cost_usd }),
     finished_at: finishedAt.toISOString(),
     ...(input.title !== undefined && { title: input.title }),
     ...(input.url !== undefined && { url: input.url }),

@@ -82,6 +82,7 @@ export class OutcomeHandOver implements OutcomeSink {
     const { metrics } = this.#options;
     const template = outcome.template_id ?? 'unknown';
     metrics.outcomes.inc({ source: outcome.source, template, status: outcome.status });
+    if (outcome.cost_usd) metrics.llmCost.inc({ source: outcome.source, template }, outcome.cost_usd);
     for (const role of ['coder', 'reviewer'] as const) {
       const usage = outcome.usage?.[role];
       if (!usage) continue;

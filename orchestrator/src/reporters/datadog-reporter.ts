@@ -13,6 +13,7 @@ export interface DatadogReporterConfig {
 /** How the event shows in Datadog's event stream. */
 const ALERT_TYPE: Record<OutcomeStatus, 'success' | 'info' | 'warning' | 'error'> = {
   pr_opened: 'success',
+  draft_opened: 'info',
   no_changes: 'info',
   rejected: 'warning',
   failed: 'error',

@@ -61,6 +61,57 @@ describe('CoderSession', () => {
   });
   afterEach(() => tmp.cleanup());
 
+  it('does not run a tool call cut off at max_tokens: it says so and the session goes on', async () => {
+    // The API's tool_use block of an answer stopped by max_tokens may be incomplete (a write_file
+    // whose content was cut short): running it would write half a file.
+    fake.enqueue(
+      {
+        content: [{ type: 'tool_use', name: 'write_file', input: { path: 'src/pricing.js', content: 'export const' } }],
+        stop_reason: 'max_tokens',
+      },
+      use('submit_changes', { summary: 'Nothing written' }),
+    );
+    const session = new CoderSession(options);
+    const before = await readFile(join(options.toolContext.guard.root, 'src/pricing.js'), 'utf8');
+    expect(await session.runRound()).toEqual({ kind: 'submitted', summary: 'Nothing written' });
+    expect(await readFile(join(options.toolContext.guard.root, 'src/pricing.js'), 'utf8')).toBe(before);
+    const second = requests()[1] as MessagesRequest;
+    expect(second.messages.at(-2)?.content).not.toContainEqual(expect.objectContaining({ type: 'tool_use' }));
+    expect(lastUserBlocks(second)).toEqual([
+      expect.objectContaining({
+        type: 'text',
+        text: expect.stringMatching(/cut off at the output limit \(max_tokens\)/),
+      }),
+    ]);
+    expect(fake.failures).toEqual([]);
+  });
+
+  it('clears old tool results and retries when the prompt is too long, instead of failing', async () => {
+    const small = await FakeAnthropic.start({ minCacheableTokens: 256, contextWindowTokens: 14_000 });
+    try {
+      const big = { command: 'node -e "process.stdout.write(\'x\'.repeat(16000))"' };
+      small.enqueue(
+        ...Array.from({ length: 4 }, () => use('run_shell_command', big)),
+        use('submit_changes', { summary: 'Done with a long session' }),
+      );
+      const session = new CoderSession({
+        ...options,
+        createMessage: anthropicMessages(
+          { baseURL: small.url, apiKey: small.apiKey },
+          { maxRetries: 0, timeoutMs: 30_000 },
+        ),
+      });
+      expect(await session.runRound()).toEqual({ kind: 'submitted', summary: 'Done with a long session' });
+      expect(events.some((e) => e.type === 'compacted')).toBe(true);
+      const sent = small.received('/v1/messages').map((r) => r.json as MessagesRequest);
+      const cleared = JSON.stringify(sent.at(-1)?.messages).split('[cleared: an old tool result').length - 1;
+      expect(cleared).toBeGreaterThan(0);
+      expect(small.failures).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('runs the scripted fix of the sample project to submission', async () => {
     fake.enqueue(...sampleFixScript());
     const session = new CoderSession(options);

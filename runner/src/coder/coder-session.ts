@@ -1,10 +1,29 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { addUsage, emptyUsage, type TokenUsage, toModelJsonSchema } from '@anton/contracts';
+import { isBudgetExceeded, type RunBudget, usd } from '../run-budget.ts';
 import { runTool } from '../tools/run-tool.ts';
 import type { ShellRecord, Tool, ToolContext } from '../tools/tool.ts';
 import { cachedSystem, withCacheBreakpoints, withToolsBreakpoint } from './cache-breakpoints.ts';
 import type { CoderEventHandler } from './events.ts';
-import { OPENING_MESSAGE, REMINDER_MESSAGE, rejectionMessage } from './system-prompt.ts';
+import {
+  budgetMessage,
+  CUT_OFF_MESSAGE,
+  lastCallMessage,
+  OPENING_MESSAGE,
+  REMINDER_MESSAGE,
+  rejectionMessage,
+} from './system-prompt.ts';
+
+/** Every so many turns the model is told what it has spent. */
+export const CHECKPOINT_TURNS = 10;
+export const WARNING_FRACTION = 0.8;
+/** On "prompt is too long", tool results older than the last few user turns are cleared first. */
+export const KEPT_RECENT_TURNS = 3;
+export const CLEARED_RESULT =
+  '[cleared: an old tool result, removed to fit the context window; run the tool again if you need it]';
+
+/** Kept back from the coder's last call for the review of its submission (the proxy refuses once all is spent). */
+export const REVIEW_RESERVE_FRACTION = 0.1;
 
 /** The one call the loop makes: Anthropic's Messages API (the SDK in production, a fake in tests). */
 export type CreateMessage = (
@@ -22,15 +41,20 @@ export interface CoderSessionOptions {
   toolContext: ToolContext;
   onEvent?: CoderEventHandler;
   signal?: AbortSignal;
+  /** The task's spend, shared with the reviewer: checkpoints, and a last call before it runs out. */
+  budget?: RunBudget;
 }
 
-export type RoundOutcome = { kind: 'submitted'; summary: string } | { kind: 'turn_limit' };
+/** `budget`: the last call the budget allowed made no submission, or the proxy refused a call. */
+export type RoundOutcome = { kind: 'submitted'; summary: string } | { kind: 'turn_limit' } | { kind: 'budget' };
 
 /**
  * One coder conversation across review rounds. Each round is bounded by `maxTurns` model calls and
  * ends only when the model calls submit_changes (or the turns run out): an answer without a tool
  * call earns a reminder, a failing tool a result to read. A rejection continues the same
- * conversation, so the model keeps what it learned and the cached prefix stays valid.
+ * conversation, so the model keeps what it learned and the cached prefix stays valid. With a
+ * budget, the model is told its spend every CHECKPOINT_TURNS turns and at 80%, and asked for a last
+ * submit_changes when the next call would likely overrun it (or on the round's last turn).
  */
 export class CoderSession {
   readonly #options: CoderSessionOptions;
@@ -43,6 +67,8 @@ export class CoderSession {
   #usage: TokenUsage = emptyUsage();
   readonly #perTurn: TokenUsage[] = [];
   readonly #shellRecords: ShellRecord[] = [];
+  #warned = false;
+  #lastCall = false;
 
   constructor(options: CoderSessionOptions) {
     this.#options = options;
@@ -82,14 +108,28 @@ export class CoderSession {
     this.#round += 1;
     const { maxTurns, onEvent } = this.#options;
     for (let turn = 1; turn <= maxTurns; turn++) {
+      if (turn === maxTurns && maxTurns > 1 && !this.#lastCall) {
+        this.#pending.push({ type: 'text', text: lastCallMessage('turns') });
+      }
       this.#messages.push({ role: 'user', content: this.#pending });
       this.#pending = [];
-      const response = await this.#call();
+      let response: Anthropic.Message;
+      try {
+        response = await this.#callWithinContext();
+      } catch (err) {
+        // The credential proxy's hard cap: no further call can succeed, so the round ends here.
+        if (isBudgetExceeded(err)) return { kind: 'budget' };
+        throw err;
+      }
       this.#turns += 1;
       const usage = usageOf(response.usage);
       this.#usage = addUsage(this.#usage, usage);
       this.#perTurn.push(usage);
-      const content = assistantContent(response.content);
+      const cost = this.#options.budget?.add(this.#options.model, usage) ?? 0;
+      // Cut off at max_tokens: the last tool call may be incomplete (half a file), so none is run, and
+      // none is kept (each kept tool_use would need its result).
+      const cutOff = response.stop_reason === 'max_tokens';
+      const content = assistantContent(response.content).filter((block) => !cutOff || block.type !== 'tool_use');
       this.#messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '…' }] });
       const uses = content.filter((block): block is Anthropic.ToolUseBlockParam => block.type === 'tool_use');
       onEvent?.({
@@ -101,10 +141,11 @@ export class CoderSession {
         toolCalls: uses.length,
       });
 
-      if (uses.length === 0) {
+      if (cutOff) {
+        this.#pending = [{ type: 'text', text: CUT_OFF_MESSAGE }];
+      } else if (uses.length === 0) {
         this.#pending = [{ type: 'text', text: REMINDER_MESSAGE }];
         onEvent?.({ type: 'reminder', round: this.#round, turn });
-        continue;
       }
       let submitted: string | undefined;
       for (const use of uses) {
@@ -132,8 +173,78 @@ export class CoderSession {
         onEvent?.({ type: 'submitted', round: this.#round, turn, summary: submitted });
         return { kind: 'submitted', summary: submitted };
       }
+      if (this.#lastCall) return { kind: 'budget' };
+      this.#noteBudget(turn, maxTurns - turn, cost);
     }
     return { kind: 'turn_limit' };
+  }
+
+  /** Adds what the model should know of its budget to the next user turn. */
+  #noteBudget(turn: number, turnsLeft: number, lastCost: number): void {
+    const { budget, onEvent } = this.#options;
+    if (!budget) return;
+    const event = (note: 'checkpoint' | 'warning' | 'final') =>
+      onEvent?.({
+        type: 'budget',
+        round: this.#round,
+        turn,
+        note,
+        spentUsd: budget.spentUsd,
+        limitUsd: budget.limitUsd,
+      });
+    // Context only grows, so each next call costs at least about as much as the last one: ask for
+    // the submission while that last call and the review still fit.
+    if (budget.remainingUsd < lastCost * 2.5 + budget.limitUsd * REVIEW_RESERVE_FRACTION) {
+      this.#lastCall = true;
+      this.#pending.push({ type: 'text', text: lastCallMessage('budget') });
+      event('final');
+      return;
+    }
+    const warning = !this.#warned && budget.spentFraction >= WARNING_FRACTION;
+    if (!warning && this.#turns % CHECKPOINT_TURNS !== 0) return;
+    if (warning) this.#warned = true;
+    this.#pending.push({
+      type: 'text',
+      text: budgetMessage(usd(budget.spentUsd), usd(budget.limitUsd), turnsLeft, warning),
+    });
+    event(warning ? 'warning' : 'checkpoint');
+  }
+
+  /**
+   * A prompt over the context window is not the end: old tool results are cleared (the most recent
+   * turns' kept at first, then those too) and the call is retried. Only a prompt that is too long
+   * with every tool result cleared fails the run.
+   */
+  async #callWithinContext(): Promise<Anthropic.Message> {
+    const levels = [KEPT_RECENT_TURNS, 0];
+    for (;;) {
+      try {
+        return await this.#call();
+      } catch (err) {
+        if (!isPromptTooLong(err)) throw err;
+        let cleared = 0;
+        while (cleared === 0 && levels.length > 0) cleared = this.#clearToolResults(levels.shift() ?? 0);
+        if (cleared === 0) throw err;
+        this.#options.onEvent?.({ type: 'compacted', round: this.#round, turn: this.#turns + 1 });
+      }
+    }
+  }
+
+  /** Replaces the content of tool results older than the last `keep` user turns; returns how many. */
+  #clearToolResults(keep: number): number {
+    const users = this.#messages.filter((message) => message.role === 'user');
+    const old = new Set(users.slice(0, Math.max(0, users.length - keep)));
+    let cleared = 0;
+    for (const message of old) {
+      if (typeof message.content === 'string') continue;
+      for (const block of message.content) {
+        if (block.type === 'tool_result' && block.content !== CLEARED_RESULT) {
+          block.content = CLEARED_RESULT;
+          cleared += 1;
+        }
+      }
+    }
+    return cleared;
   }
 
   #call(): Promise<Anthropic.Message> {
@@ -158,6 +269,13 @@ function assistantContent(blocks: readonly Anthropic.ContentBlock[]): Anthropic.
     if (block.type === 'tool_use') return [{ type: 'tool_use', id: block.id, name: block.name, input: block.input }];
     return [];
   });
+}
+
+/** Anthropic's 400 for a prompt over the context window. */
+function isPromptTooLong(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown; error?: { error?: { message?: unknown } } };
+  if (e?.status !== 400) return false;
+  return /prompt is too long/i.test(String(e.error?.error?.message ?? e.message ?? ''));
 }
 
 function usageOf(usage: Anthropic.Usage): TokenUsage {

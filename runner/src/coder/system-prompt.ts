@@ -98,6 +98,24 @@ export const OPENING_MESSAGE =
 export const REMINDER_MESSAGE =
   'You did not call a tool. Keep working with the tools; when the tests pass with your change, call submit_changes with a summary. The session only ends through submit_changes.';
 
+/** What the model is told of its budget at a checkpoint (every 10 turns) and at 80%. */
+export function budgetMessage(spent: string, limit: string, turnsLeft: number, warning: boolean): string {
+  const head = `Budget: ${spent} of ${limit} spent; at most ${turnsLeft} more turn${turnsLeft === 1 ? '' : 's'} in this round.`;
+  return warning
+    ? `${head} Most of the budget is spent: finish the fix, run the tests, and call submit_changes soon.`
+    : head;
+}
+
+/** Sent before the last call the budget or the turn ceiling allows: whatever is done is kept. */
+export function lastCallMessage(why: 'budget' | 'turns'): string {
+  const reason = why === 'budget' ? 'The budget is nearly spent' : 'This is the last turn of this round';
+  return `${reason}: call submit_changes now with the change as it is. Say in the summary what is done, what is unfinished, and which tests you ran with their result. Work that is not submitted is still pushed as a draft, but your summary is what the reviewer and the maintainers read.`;
+}
+
+/** Sent when an answer stopped at max_tokens: a cut-off tool call is not run (it may be incomplete). */
+export const CUT_OFF_MESSAGE =
+  'Your last answer was cut off at the output limit (max_tokens), so its tool calls were not run: they may be incomplete. Continue, and keep each tool call small enough to finish (edit in smaller pieces, write big files in parts).';
+
 export function rejectionMessage(reason: string, problems: readonly string[]): string {
   const list = problems.length > 0 ? `\nProblems:\n${problems.map((p) => `- ${p}`).join('\n')}` : '';
   return `The reviewer rejected your change.\nReason: ${reason}${list}\n\nYour previous change is still in the working tree. Address these points, run the tests again, and call submit_changes when done.`;

@@ -15,6 +15,10 @@ const coder = {
 };
 
 describe('body rules', () => {
+  it('refuse a streamed model call: the budget is metered from whole answers', () => {
+    expect(anthropicMessagesBody({ ...coder, stream: true })).toBe('field stream is not allowed');
+  });
+
   it("let the coder's and the reviewer's calls through", () => {
     expect(anthropicMessagesBody(coder)).toBeUndefined();
     expect(

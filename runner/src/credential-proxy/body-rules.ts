@@ -6,6 +6,7 @@
  */
 export type BodyRule = (body: unknown) => string | undefined;
 
+/** No `stream`: the proxy meters the budget from whole JSON answers (the runner never streams). */
 const ANTHROPIC_FIELDS = new Set([
   'model',
   'max_tokens',
@@ -18,7 +19,6 @@ const ANTHROPIC_FIELDS = new Set([
   'top_k',
   'stop_sequences',
   'metadata',
-  'stream',
 ]);
 /** Content blocks the coder sends: its own text and tool calls, and the tools' results. */
 const ANTHROPIC_BLOCKS = new Set(['text', 'tool_use', 'tool_result']);
@@ -100,7 +100,7 @@ export const openaiChatBody: BodyRule = (body) => {
 export function createPullBody(owner: string, branch: string): BodyRule {
   return (body) => {
     if (!isObject(body)) return 'the body is not a JSON object';
-    const extra = extraField(body, new Set(['title', 'body', 'head', 'base']));
+    const extra = extraField(body, new Set(['title', 'body', 'head', 'base', 'draft']));
     if (extra) return `field ${extra} is not allowed`;
     if (body.head !== branch && body.head !== `${owner}:${branch}`) return `pull requests come from ${branch} only`;
     return undefined;

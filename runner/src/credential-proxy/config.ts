@@ -1,4 +1,4 @@
-import { env, parseEnv } from '@anton/contracts';
+import { BudgetUsd, env, modelPricesEnv, parseEnv } from '@anton/contracts';
 import { z } from 'zod';
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -36,6 +36,10 @@ const Env = z.object({
   GITHUB_API_URL: env.optional.pipe(url.default('https://api.github.com')),
   /** Clone URL of the one repository git and the GitHub API may reach. */
   ALLOWED_REPOSITORY: url,
+  /** The task's budget (the orchestrator scales it by complexity); model calls past it get 402. */
+  TASK_BUDGET_USD: BudgetUsd.default(3),
+  /** JSON: model → USD per MTok of input, output, cache_write, cache_read, over the defaults. */
+  MODEL_PRICES: modelPricesEnv,
 });
 
 export function loadProxyConfig(source: Record<string, string | undefined>) {
@@ -66,6 +70,7 @@ export function loadProxyConfig(source: Record<string, string | undefined>) {
     logLevel: vars.LOG_LEVEL,
     taskId: vars.TASK_ID,
     port: vars.PROXY_PORT,
+    budget: { usd: vars.TASK_BUDGET_USD, prices: vars.MODEL_PRICES },
     anthropic: { upstream: trimSlash(vars.ANTHROPIC_BASE_URL), key: vars.ANTHROPIC_API_KEY },
     openai: { upstream: trimSlash(vars.OPENAI_BASE_URL), key: vars.OPENAI_API_KEY },
     github: { upstream: trimSlash(vars.GITHUB_API_URL), token: vars.GITHUB_TOKEN },

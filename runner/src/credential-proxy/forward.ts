@@ -2,6 +2,8 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage,
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { BudgetMeter } from './budget-meter.ts';
 import { parsePushCommands, refusePush } from './git-push-refs.ts';
 import { PROXY_KEY_HEADER, PUSH_LEASE_HEADER } from './protocol.ts';
 import type { AllowedRoute } from './routes.ts';
@@ -129,12 +131,68 @@ async function assertPullOwned(route: AllowedRoute, owner: string): Promise<void
     throw new ForwardRefused(`only the pull request from ${owner} may be updated`);
 }
 
-/** Streams the request to the upstream with the real credential, and the answer back. */
+/** The decoded bytes of an answer, to read its usage (the bytes sent on stay as they came). */
+function decoded(bytes: Buffer, encoding: string | undefined): Buffer {
+  if (!encoding || encoding === 'identity') return bytes;
+  if (encoding === 'gzip' || encoding === 'x-gzip') return gunzipSync(bytes);
+  if (encoding === 'deflate') return inflateSync(bytes);
+  if (encoding === 'br') return brotliDecompressSync(bytes);
+  return bytes; // unreadable: the meter counts it as spending the rest
+}
+
+function requestModel(body: Buffer | Readable): string | undefined {
+  if (!Buffer.isBuffer(body)) return undefined;
+  try {
+    const model = (JSON.parse(body.toString('utf8')) as { model?: unknown }).model;
+    return typeof model === 'string' ? model : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a model call's answer whole, adds its cost to the meter, then sends it on. */
+async function meteredAnswer(
+  answer: IncomingMessage,
+  res: ServerResponse,
+  meter: BudgetMeter,
+  kind: 'anthropic' | 'openai',
+  model: string | undefined,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of answer as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_JSON_BODY_BYTES) throw new Error(`an answer over ${MAX_JSON_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.concat(chunks);
+  const status = answer.statusCode ?? 502;
+  // Only a success is billed; an error answer (4xx, 5xx) costs nothing.
+  if (status >= 200 && status < 300) {
+    let text: Buffer;
+    try {
+      text = decoded(bytes, answer.headers['content-encoding']?.toLowerCase());
+    } catch {
+      text = Buffer.alloc(0);
+    }
+    meter.record(kind, model, text);
+  }
+  const headers = filterHeaders(answer.headers, DROPPED_RESPONSE_HEADERS);
+  headers['content-length'] = String(bytes.length);
+  res.writeHead(status, headers);
+  res.end(bytes);
+}
+
+/**
+ * Streams the request to the upstream with the real credential, and the answer back. A model call
+ * (given the meter) has its answer read whole first, so its cost counts before the runner sees it.
+ */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
   route: AllowedRoute,
   claim: Claim,
+  meter?: BudgetMeter,
 ): Promise<number> {
   const body = await requestBody(req, route, claim);
   if (route.pullOwnedBy) await assertPullOwned(route, route.pullOwnedBy);
@@ -142,9 +200,20 @@ export async function forward(
   if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
   const [name, value] = route.credential;
   headers[name] = value;
+  const metered = meter && (route.kind === 'anthropic' || route.kind === 'openai') ? route.kind : undefined;
+  // Plain bytes, so the proxy can read the usage without guessing at an encoding.
+  if (metered) headers['accept-encoding'] = 'identity';
+  const model = metered ? requestModel(body) : undefined;
   const send = route.upstream.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<number>((resolve, reject) => {
     const upstream = send(route.upstream, { method: req.method, headers }, (answer) => {
+      if (metered && meter) {
+        meteredAnswer(answer, res, meter, metered, model).then(
+          () => resolve(answer.statusCode ?? 502),
+          (err) => reject(err),
+        );
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, filterHeaders(answer.headers, DROPPED_RESPONSE_HEADERS));
       pipeline(answer, res).then(
         () => resolve(answer.statusCode ?? 502),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
+import { BudgetMeter } from './budget-meter.ts';
 import type { ProxyConfig } from './config.ts';
 import { ForwardRefused, forward } from './forward.ts';
 import { peerUid } from './peer-uid.ts';
@@ -22,12 +23,18 @@ async function readSmallJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function answer(res: ServerResponse, status: number, error: string, message: string): void {
+function answer(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error, message });
+  const body = JSON.stringify({ error, message, ...extra });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -36,8 +43,8 @@ function answer(res: ServerResponse, status: number, error: string, message: str
  * The credential proxy: the only process of a runner Job that holds the keys. It answers on
  * loopback and serves one runner: the first to claim it (protocol.ts); a request without that
  * runner's key gets 403, whoever sends it. It forwards what the route allowlist permits with the
- * real credential and refuses the rest with 403. Log lines carry method, route, path and status:
- * never a header or a body.
+ * real credential and refuses the rest with 403. It keeps the task's budget (budget-meter.ts): once
+ * spent, model calls get 402. Log lines carry method, route, path and status: never a header or a body.
  */
 export function createProxyServer(
   config: ProxyConfig,
@@ -45,6 +52,7 @@ export function createProxyServer(
   claimUids: readonly number[] = [...new Set([0, process.getuid?.() ?? 0])],
 ): Server {
   const claim = new RunClaim();
+  const meter = new BudgetMeter(config.budget.usd, config.budget.prices);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
     const rawUrl = req.url ?? '/';
@@ -63,8 +71,9 @@ export function createProxyServer(
         logger.warn({ method, path, reason: refused }, 'claim refused');
         return answer(res, 409, 'conflict', `anton credential proxy: ${refused}`);
       }
-      logger.info({ branch: claim.current?.branch }, 'claimed by its runner');
-      return answer(res, 200, 'ok', 'claimed');
+      logger.info({ branch: claim.current?.branch, budget_usd: meter.budgetUsd }, 'claimed by its runner');
+      // The runner learns the task's budget here: the one the proxy enforces.
+      return answer(res, 200, 'ok', 'claimed', { budget_usd: meter.budgetUsd });
     }
     const current = claim.current;
     if (!current || !claim.holds(key)) {
@@ -90,9 +99,20 @@ export function createProxyServer(
       );
     }
     const route = decision.allowed.kind;
+    if ((route === 'anthropic' || route === 'openai') && meter.exhausted) {
+      logger.warn({ method, route, path, spent_usd: meter.spentUsd, budget_usd: meter.budgetUsd }, 'budget spent');
+      req.resume();
+      const refusal = meter.refusal(route);
+      res.writeHead(refusal.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(refusal.body),
+      });
+      return res.end(refusal.body);
+    }
     try {
-      const status = await forward(req, res, decision.allowed, current);
-      logger.info({ method, route, path, status, ms: Date.now() - started }, 'forwarded');
+      const status = await forward(req, res, decision.allowed, current, meter);
+      const spent = route === 'anthropic' || route === 'openai' ? { spent_usd: meter.spentUsd } : {};
+      logger.info({ method, route, path, status, ms: Date.now() - started, ...spent }, 'forwarded');
     } catch (err) {
       if (err instanceof ForwardRefused) {
         logger.warn({ method, route, path, reason: err.message }, 'request refused');

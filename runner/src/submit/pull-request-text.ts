@@ -10,10 +10,15 @@ export interface PullRequestFacts {
   issueId: string;
   issueUrl?: string | undefined;
   summary: string;
-  review: { model: string; rounds: number; reason: string };
+  /** The reviewer's last verdict; none when the run ended before any review. */
+  review: { model: string; rounds: number; approved: boolean; reason: string; problems: readonly string[] } | undefined;
   testRuns: readonly ShellRecord[];
   coder: { model: string; turns: number };
   usage: RunUsage;
+  costUsd: number;
+  budgetUsd?: number | undefined;
+  /** Why the work is unfinished (budget, turns or review rounds ran out): a draft that says so. */
+  unfinished?: string;
 }
 
 function firstLine(summary: string): string {
@@ -38,7 +43,34 @@ function testLine({ command, exitCode, timedOut }: ShellRecord): string {
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
+function reviewText(review: PullRequestFacts['review']): string {
+  if (!review) return '_No review: the run ended before the reviewer saw the change._';
+  const rounds = `after ${plural(review.rounds, 'review round')}`;
+  if (review.approved) return `Approved by ${review.model} ${rounds}: ${review.reason}`;
+  const points = review.problems.map((problem) => `- ${problem}`).join('\n');
+  return `Not approved by ${review.model} ${rounds}: ${review.reason}${points ? `\n\nOpen points:\n${points}` : ''}`;
+}
+
+function unfinishedText(facts: PullRequestFacts, reason: string): string {
+  const last = facts.testRuns.at(-1);
+  const points = facts.review && !facts.review.approved ? facts.review.problems : [];
+  return `## Unfinished
+
+This draft holds the change as it stood when ${reason}. It is not ready to merge.
+
+- **The reviewer's open points:** ${points.length === 0 ? (facts.review ? 'none listed' : 'not reviewed') : `\n${points.map((p) => `  - ${p}`).join('\n')}`}
+- **The last test run:** ${last ? testLine(last).slice(2) : 'none'}
+
+`;
+}
+
+/**
+ * What was wrong and what changed first (the coder's summary), then what is unfinished (drafts of
+ * unfinished work), the evidence, the reviewer's verdict and the source; the token and cost figures
+ * last, folded away.
+ */
 export function pullRequestBody(facts: PullRequestFacts): string {
   const { coder, reviewer } = facts.usage;
   const issue = facts.issueUrl ? `[${facts.issueId}](${facts.issueUrl})` : facts.issueId;
@@ -52,26 +84,31 @@ export function pullRequestBody(facts: PullRequestFacts): string {
         ].join('\n');
   const summary =
     facts.summary.length > BODY_SUMMARY_CHARS ? `${facts.summary.slice(0, BODY_SUMMARY_CHARS)}…` : facts.summary;
-  return `## Summary
+  const reviewerModel = facts.review?.model ?? 'reviewer';
+  const budget = facts.budgetUsd !== undefined ? ` of a $${facts.budgetUsd.toFixed(2)} budget` : '';
+  return `## What was wrong and what changed
 
 ${summary.trim()}
 
-**Issue:** ${issue}
-
-## Review
-
-Approved by ${facts.review.model} after ${facts.review.rounds} review round${facts.review.rounds === 1 ? '' : 's'}: ${facts.review.reason}
-
-## Tests run by the agent
+${facts.unfinished ? unfinishedText(facts, facts.unfinished) : ''}## Evidence: tests run by the agent
 
 ${tests}
 
-## Token usage
+## Review
+
+${reviewText(facts.review)}
+
+**Source:** ${issue}
+
+<details>
+<summary>Tokens and cost: $${facts.costUsd.toFixed(4)}${budget}</summary>
 
 | | input | cache read | cache write | output |
 |---|---:|---:|---:|---:|
-| coder (${facts.coder.model}, ${facts.coder.turns} turns) | ${n(coder.input_tokens)} | ${n(coder.cache_read_input_tokens)} | ${n(coder.cache_creation_input_tokens)} | ${n(coder.output_tokens)} |
-| reviewer (${facts.review.model}) | ${n(reviewer.input_tokens)} | ${n(reviewer.cache_read_input_tokens)} | ${n(reviewer.cache_creation_input_tokens)} | ${n(reviewer.output_tokens)} |
+| coder (${facts.coder.model}, ${plural(facts.coder.turns, 'turn')}) | ${n(coder.input_tokens)} | ${n(coder.cache_read_input_tokens)} | ${n(coder.cache_creation_input_tokens)} | ${n(coder.output_tokens)} |
+| reviewer (${reviewerModel}) | ${n(reviewer.input_tokens)} | ${n(reviewer.cache_read_input_tokens)} | ${n(reviewer.cache_creation_input_tokens)} | ${n(reviewer.output_tokens)} |
+
+</details>
 
 ---
 Automated by anton

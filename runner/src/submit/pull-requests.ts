@@ -8,6 +8,8 @@ export interface PullRequestSpec {
   base: string;
   title: string;
   body: string;
+  /** Opened as a draft (an existing pull request keeps its state: the REST API cannot change it). */
+  draft?: boolean;
 }
 
 export interface OpenedPullRequest {
@@ -50,6 +52,7 @@ async function attemptOpenOrUpdate(octokit: Octokit, spec: PullRequestSpec): Pro
       base: spec.base,
       title: spec.title,
       body: spec.body,
+      ...(spec.draft ? { draft: true } : {}),
     });
     return { number: data.number, url: data.html_url, updated: false };
   } catch (err) {

@@ -26,6 +26,28 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 describe('FakeAnthropic with the real SDK', () => {
+  it('refuses a prompt over its context window as the API does, without using a scripted reply', async () => {
+    const small = await FakeAnthropic.start({ contextWindowTokens: 100 });
+    try {
+      const tiny = new Anthropic({ baseURL: small.url, apiKey: small.apiKey, maxRetries: 0 });
+      small.enqueue({ content: [{ type: 'text', text: 'fits' }] });
+      const err = await tiny.messages
+        .create({ model, max_tokens: 16, messages: [{ role: 'user', content: 'x'.repeat(800) }] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+        error: {
+          type: 'invalid_request_error',
+          message: expect.stringMatching(/^prompt is too long: \d+ tokens > 100 maximum$/),
+        },
+      });
+      const fits = await tiny.messages.create({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+      expect(fits.content[0]).toMatchObject({ text: 'fits' });
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers a plain message with a full Message object', async () => {
     fake.enqueue({ content: [{ type: 'text', text: 'Hello from the fake' }] });
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { estimateTokens } from '../estimate-tokens.ts';
 import { type RecordedRequest, sendJson } from '../fake-http-server.ts';
 import { ScriptError, ScriptedApiFake, type ScriptedReplyHandler } from '../scripted-api-fake.ts';
 import { AnthropicApiError, anthropicFault, invalid, sendAnthropicError } from './anthropic-errors.ts';
@@ -27,6 +28,11 @@ export interface FakeAnthropicOptions {
   models?: string[];
   /** The clock of cache lifetimes, in ms; a test can advance it instead of waiting five minutes. */
   now?: () => number;
+  /**
+   * The model's context window, in estimated tokens (1M by default, as Claude Sonnet 5's): a longer
+   * prompt gets the API's 400 "prompt is too long: N tokens > M maximum".
+   */
+  contextWindowTokens?: number;
 }
 
 /** Token usage of one answered request, as the response reported it. */
@@ -56,6 +62,7 @@ export class FakeAnthropic extends ScriptedApiFake<MessagesRequest, ScriptedRepl
   readonly usageLog: AnthropicUsageRecord[] = [];
   readonly #cache: PromptCache;
   readonly #models: string[] | undefined;
+  readonly #contextWindow: number;
   readonly #ids: Ids = {
     message: () => `msg_fake${this.nextId()}`,
     toolUse: () => `toolu_fake${this.nextId()}`,
@@ -65,6 +72,7 @@ export class FakeAnthropic extends ScriptedApiFake<MessagesRequest, ScriptedRepl
     super(MESSAGES_PATH, 'reply');
     this.apiKey = options.apiKey ?? 'sk-ant-api03-fake-key';
     this.#models = options.models;
+    this.#contextWindow = options.contextWindowTokens ?? 1_000_000;
     this.#cache = new PromptCache(options.minCacheableTokens ?? 1024, options.now ?? Date.now);
   }
 
@@ -132,6 +140,10 @@ export class FakeAnthropic extends ScriptedApiFake<MessagesRequest, ScriptedRepl
     if (recorded.json === undefined) throw invalid('There was an error parsing the body: the body is not valid JSON');
     const request = validateRequest(recorded.json, version, this.#models);
     validateCacheControl(request);
+    const promptTokens = estimateTokens({ system: request.system, tools: request.tools, messages: request.messages });
+    if (promptTokens > this.#contextWindow) {
+      throw invalid(`prompt is too long: ${promptTokens} tokens > ${this.#contextWindow} maximum`);
+    }
     const message =
       request.max_tokens === 0
         ? this.#warmUp(request)

@@ -61,7 +61,8 @@ export const RESOURCES: Record<
 /** Cluster-side settings of every Job, from the configuration. */
 export interface JobSettings {
   namespace: string;
-  images: { runner: string; java: string };
+  /** `runner` runs the credential proxy; each template's agent runs in its toolchain image. */
+  images: { runner: string; agents: Record<TemplateId, string> };
   /** Upstream URLs for the credential proxy; unset ones keep the proxy's defaults (the public APIs). */
   upstreams: Partial<Record<UpstreamName, string>>;
 }
@@ -87,7 +88,8 @@ const TemplateValues = z.object({
   priority: Priority,
   dedup_hash: z.string().regex(/^[0-9a-f]{63}$/),
   allowed_repository: RepositoryUrl,
-  images: z.object({ runner: ImageReference, java: ImageReference }),
+  /** The proxy's image and this template's agent image. */
+  images: z.object({ runner: ImageReference, agent: ImageReference }),
   upstreams: z.array(z.object({ name: z.enum(UPSTREAM_NAMES), value: UpstreamUrl })),
 });
 
@@ -169,7 +171,7 @@ export class JobRenderer {
       priority: request.task.priority,
       dedup_hash: request.dedupHash,
       allowed_repository: request.repositoryUrl,
-      images: settings.images,
+      images: { runner: settings.images.runner, agent: settings.images.agents[request.templateId] },
       upstreams: UPSTREAM_NAMES.flatMap((name) => {
         const value = settings.upstreams[name];
         return value === undefined ? [] : [{ name, value }];

@@ -6,6 +6,7 @@ import { dedupHash } from '../src/dedup.ts';
 import { KubernetesDispatcher } from '../src/dispatch/kubernetes-dispatcher.ts';
 import type { KubernetesApi } from '../src/kubernetes/kubernetes-api.ts';
 import { JobRenderer } from '../src/render-job.ts';
+import { sameImageEverywhere } from './images.ts';
 import { makeTask } from './tasks.ts';
 
 const templatesDir = fileURLToPath(new URL('../templates', import.meta.url));
@@ -34,7 +35,7 @@ export class RunnerJobs {
       renderer: await JobRenderer.load(templatesDir),
       settings: {
         namespace: api.namespace,
-        images: { runner: 'anton-runner:1', java: 'anton-runner:1' },
+        images: sameImageEverywhere('anton-runner:1'),
         upstreams: {},
       },
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 10 },

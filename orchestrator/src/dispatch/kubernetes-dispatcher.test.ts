@@ -4,6 +4,7 @@ import { FakeKubernetes, kubernetesStatusFault } from '@anton/testing';
 import { BatchV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sameImageEverywhere } from '../../test/images.ts';
 import { makeTask } from '../../test/tasks.ts';
 import { PermanentError, RetryableError } from '../errors.ts';
 import { createKubernetesApi, loadKubeConfig } from '../kubernetes/client-node-api.ts';
@@ -30,7 +31,7 @@ beforeEach(async () => {
   dispatcher = new KubernetesDispatcher({
     api,
     renderer: await JobRenderer.load(templatesDir),
-    settings: { namespace: 'agents', images: { runner: 'anton-runner:1', java: 'anton-runner-java:1' }, upstreams: {} },
+    settings: { namespace: 'agents', images: sameImageEverywhere('anton-runner:1'), upstreams: {} },
     retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 10 },
     logger,
   });

@@ -7,7 +7,9 @@
  * - each runner image runs a sample repository's tests in its language, offline, as uid 10001 with
  *   a read-only root, its workspace and caches on volumes as in the Job;
  * - no image carries the host's CA bundle (it is only mounted while building).
- * Usage: node --conditions=source e2e/src/containers/check-images.ts [tag]
+ * Usage (as root, for the sample workspaces' uid 10001 and rabbitmqctl):
+ *   node --conditions=source e2e/src/containers/check-images.ts [tag]   # tag: ci
+ * CHECK_ONLY=ca|runners|services runs one part, when iterating on an image.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

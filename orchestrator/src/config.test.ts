@@ -121,3 +121,42 @@ describe('configuration of the GitHub host', () => {
     expect(() => loadConfig({ GITHUB_GIT_URL: 'http://github.com' })).toThrow(/GITHUB_GIT_URL: must be https/);
   });
 });
+
+describe('configuration of the agent images', () => {
+  it("names each template's toolchain image after AGENT_IMAGE: its repository with the kind, at its tag", () => {
+    expect(loadConfig({ AGENT_IMAGE: 'registry.example:5000/anton/anton-runner:1.2.3' }).kubernetes.images).toEqual({
+      runner: 'registry.example:5000/anton/anton-runner:1.2.3',
+      agents: {
+        'react-frontend': 'registry.example:5000/anton/anton-runner-node:1.2.3',
+        'python-backend': 'registry.example:5000/anton/anton-runner-python:1.2.3',
+        'java-backend': 'registry.example:5000/anton/anton-runner-java:1.2.3',
+        'general-research': 'registry.example:5000/anton/anton-runner:1.2.3',
+      },
+    });
+    expect(loadConfig({}).kubernetes.images.agents['java-backend']).toBe('anton-runner-java:latest');
+    expect(
+      loadConfig({ AGENT_IMAGE: 'registry.example:5000/anton-runner' }).kubernetes.images.agents['python-backend'],
+    ).toBe('registry.example:5000/anton-runner-python');
+  });
+
+  it('lets AGENT_IMAGE_<TEMPLATE> override one template', () => {
+    const { agents } = loadConfig({ AGENT_IMAGE_PYTHON_BACKEND: 'python-tools:3.12' }).kubernetes.images;
+    expect(agents['python-backend']).toBe('python-tools:3.12');
+    expect(agents['java-backend']).toBe('anton-runner-java:latest');
+  });
+
+  it('wants every toolchain image named when AGENT_IMAGE is pinned by digest', () => {
+    const pinned = `anton-runner@sha256:${'a'.repeat(64)}`;
+    expect(() => loadConfig({ AGENT_IMAGE: pinned })).toThrow(
+      /AGENT_IMAGE_REACT_FRONTEND: required when AGENT_IMAGE is pinned by digest/,
+    );
+    const config = loadConfig({
+      AGENT_IMAGE: pinned,
+      AGENT_IMAGE_REACT_FRONTEND: `anton-runner-node@sha256:${'b'.repeat(64)}`,
+      AGENT_IMAGE_PYTHON_BACKEND: `anton-runner-python@sha256:${'c'.repeat(64)}`,
+      AGENT_IMAGE_JAVA_BACKEND: `anton-runner-java@sha256:${'d'.repeat(64)}`,
+    });
+    expect(config.kubernetes.images.agents['general-research']).toBe(pinned);
+    expect(() => loadConfig({ AGENT_IMAGE_JAVA_BACKEND: 'not an image' })).toThrow(ConfigError);
+  });
+});

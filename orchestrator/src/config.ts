@@ -1,7 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_GITHUB_API_URL, env, githubGitOrigin, isCredentialSafe, parseEnv } from '@anton/contracts';
+import { DEFAULT_GITHUB_API_URL, env, githubGitOrigin, isCredentialSafe, parseEnv, TemplateId } from '@anton/contracts';
 import { z } from 'zod';
+import { AGENT_IMAGE_VARIABLE, TOOLCHAIN_SUFFIX, toolchainImage } from './agent-images.ts';
 import type { EnrichmentConfig } from './enrichment/registry.ts';
 import { ImageReference, UPSTREAM_NAMES, type UpstreamName, UpstreamUrl } from './job-values.ts';
 import { incompleteReporter, type ReportersConfig } from './reporters/registry.ts';
@@ -15,6 +16,7 @@ export const DEFAULT_ROUTER_MODEL = 'claude-sonnet-5-5';
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const optionalUrl = env.optional.pipe(UpstreamUrl.optional());
+const optionalImage = env.optional.pipe(ImageReference.optional());
 
 const Env = z
   .object({
@@ -48,7 +50,10 @@ const Env = z
       .default('agents'),
     KUBECONFIG: env.optional,
     AGENT_IMAGE: ImageReference.default('anton-runner:latest'),
-    AGENT_IMAGE_JAVA: env.optional.pipe(ImageReference.optional()),
+    AGENT_IMAGE_REACT_FRONTEND: optionalImage,
+    AGENT_IMAGE_PYTHON_BACKEND: optionalImage,
+    AGENT_IMAGE_JAVA_BACKEND: optionalImage,
+    AGENT_IMAGE_GENERAL_RESEARCH: optionalImage,
     KUBERNETES_RETRIES: env.int(3, 0),
     KUBERNETES_RETRY_DELAY_MS: env.int(250, 1),
 
@@ -98,6 +103,12 @@ const Env = z
     SHUTDOWN_TIMEOUT_MS: env.int(30_000, 0),
   })
   .superRefine((vars, ctx) => {
+    for (const templateId of TemplateId.options) {
+      const name = AGENT_IMAGE_VARIABLE[templateId];
+      if (vars[name] === undefined && toolchainImage(vars.AGENT_IMAGE, TOOLCHAIN_SUFFIX[templateId]) === undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when AGENT_IMAGE is pinned by digest' });
+      }
+    }
     // The GitHub token follows these: https only, plain http only to a loopback test fake.
     for (const name of ['GITHUB_API_URL', 'GITHUB_GIT_URL'] as const) {
       const value = vars[name];
@@ -148,7 +159,17 @@ const Env = z
       kubernetes: {
         namespace: vars.K8S_NAMESPACE,
         kubeconfig: vars.KUBECONFIG,
-        images: { runner: vars.AGENT_IMAGE, java: vars.AGENT_IMAGE_JAVA ?? vars.AGENT_IMAGE },
+        images: {
+          runner: vars.AGENT_IMAGE,
+          agents: Object.fromEntries(
+            TemplateId.options.map((t) => [
+              t,
+              vars[AGENT_IMAGE_VARIABLE[t]] ??
+                toolchainImage(vars.AGENT_IMAGE, TOOLCHAIN_SUFFIX[t]) ??
+                vars.AGENT_IMAGE,
+            ]),
+          ) as Record<TemplateId, string>,
+        },
         retries: vars.KUBERNETES_RETRIES,
         retryDelayMs: vars.KUBERNETES_RETRY_DELAY_MS,
       },

@@ -15,7 +15,15 @@ const templatesDir = fileURLToPath(new URL('../templates', import.meta.url));
 const hash = 'a'.repeat(63);
 const settings: JobSettings = {
   namespace: 'agents',
-  images: { runner: 'registry.example/anton-runner:1.2.3', java: 'registry.example/anton-runner-java:1.2.3' },
+  images: {
+    runner: 'registry.example/anton-runner:1.2.3',
+    agents: {
+      'react-frontend': 'registry.example/anton-runner-node:1.2.3',
+      'python-backend': 'registry.example/anton-runner-python:1.2.3',
+      'java-backend': 'registry.example/anton-runner-java:1.2.3',
+      'general-research': 'registry.example/anton-runner:1.2.3',
+    },
+  },
   upstreams: { GITHUB_API_URL: 'https://github.example/api/v3' },
   budget: DEFAULT_BUDGET,
 };
@@ -98,13 +106,15 @@ describe('JobRenderer with the shipped templates', () => {
       { name: 'context', configMap: { name: 'agent-ctx-4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d' } },
       { name: 'workspace', emptyDir: { sizeLimit: '4Gi' } },
       { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+      // Package caches get the workspace's size, not the 1 GiB /tmp.
+      { name: 'cache', emptyDir: { sizeLimit: '4Gi' } },
       { name: 'proxy-tmp', emptyDir: { sizeLimit: '64Mi' } },
     ]);
   });
 
   it('gives the agent container its env and no secret', () => {
     const agent = container(renderer.render(request(), settings), 'agent');
-    expect(agent.image).toBe('registry.example/anton-runner:1.2.3');
+    expect(agent.image).toBe('registry.example/anton-runner-python:1.2.3');
     expect(agent.command).toEqual(['tini', '--', 'node', 'dist/main.js']);
     expect(agent.terminationMessagePolicy).toBe('FallbackToLogsOnError');
     expect(agent.env).toEqual(agentEnv('4f6c1f0e-8a3b-4c1e-9d2a-7b5e6f8a9c0d', 'python-backend', 'medium'));
@@ -127,6 +137,7 @@ describe('JobRenderer with the shipped templates', () => {
       { name: 'context', mountPath: '/app/context', readOnly: true },
       { name: 'workspace', mountPath: '/app/workspace' },
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'cache', mountPath: '/app/cache' },
     ]);
   });
 
@@ -188,6 +199,14 @@ describe('JobRenderer with the shipped templates', () => {
     expect(sized('high')).toEqual([3600, { cpu: '4', memory: '4Gi' }]);
   });
 
+  it("runs each template's agent in its toolchain image and the credential proxy in the runner image", () => {
+    for (const templateId of TemplateId.options) {
+      const job = renderer.render(request({ templateId }), settings);
+      expect(container(job, 'agent').image).toBe(settings.images.agents[templateId]);
+      expect(container(job, 'credential-proxy').image).toBe(settings.images.runner);
+    }
+  });
+
   it('renders java-backend from its override: the JDK image and JVM settings, the rest unchanged', () => {
     expect(renderer.templateFor('java-backend')).toBe('java-backend.yaml.njk');
     expect(renderer.templateFor('python-backend')).toBe('base_job.yaml.njk');
@@ -207,8 +226,6 @@ describe('JobRenderer with the shipped templates', () => {
       'AGENT_UID',
       'AGENT_GID',
       'JAVA_TOOL_OPTIONS',
-      'MAVEN_OPTS',
-      'GRADLE_USER_HOME',
     ]);
     expect(container(java, 'credential-proxy')).toEqual(container(base, 'credential-proxy'));
     expect(java.spec?.template.spec?.volumes).toEqual(base.spec?.template.spec?.volumes);
@@ -325,7 +342,10 @@ describe('JobRenderer with the shipped templates', () => {
     expect(bad({ templateId: 'cobol' as 'java-backend' })).toThrow(/template_id/);
     expect(bad({ task: makeTask({ task_id: 'x"; evil' }) })).toThrow(/task_id/);
     expect(bad({}, { namespace: 'Agents' })).toThrow(/namespace/);
-    expect(bad({}, { images: { runner: 'anton runner', java: 'x' } })).toThrow(/images\.runner/);
+    expect(bad({}, { images: { ...settings.images, runner: 'anton runner' } })).toThrow(/images\.runner/);
+    expect(
+      bad({}, { images: { ...settings.images, agents: { ...settings.images.agents, 'python-backend': 'a b' } } }),
+    ).toThrow(/images\.agent/);
     expect(bad({}, { upstreams: { OPENAI_BASE_URL: 'https://x/"y' } })).toThrow(/upstreams/);
   });
 
@@ -354,7 +374,7 @@ describe('JobRenderer with override templates', () => {
     expect(container(custom.render(request({ templateId: 'react-frontend' }), settings), 'agent').image).toBe(
       'node:24-slim',
     );
-    expect(container(custom.render(request(), settings), 'agent').image).toBe(settings.images.runner);
+    expect(container(custom.render(request(), settings), 'agent').image).toBe(settings.images.agents['python-backend']);
   });
 
   it('rejects an override that renames, relabels or breaks the Job', async () => {

@@ -64,7 +64,8 @@ export const RESOURCES: Record<
 /** Cluster-side settings of every Job, from the configuration. */
 export interface JobSettings {
   namespace: string;
-  images: { runner: string; java: string };
+  /** `runner` runs the credential proxy; each template's agent runs in its toolchain image. */
+  images: { runner: string; agents: Record<TemplateId, string> };
   /** Upstream URLs for the credential proxy; unset ones keep the proxy's defaults (the public APIs). */
   upstreams: Partial<Record<UpstreamName, string>>;
   /** The task budget the credential proxy enforces, by complexity. */
@@ -93,7 +94,8 @@ const TemplateValues = z.object({
   dedup_hash: z.string().regex(/^[0-9a-f]{63}$/),
   /** The one repository the credential proxy adds the token for: never anything but https (loopback http in tests). */
   allowed_repository: UpstreamUrl.refine((url) => URL.canParse(url) && isCredentialSafe(new URL(url)), 'must be https'),
-  images: z.object({ runner: ImageReference, java: ImageReference }),
+  /** The proxy's image and this template's agent image. */
+  images: z.object({ runner: ImageReference, agent: ImageReference }),
   upstreams: z.array(z.object({ name: z.enum(UPSTREAM_NAMES), value: UpstreamUrl })),
   task_budget_usd: z.number().positive().finite(),
 });
@@ -176,7 +178,7 @@ export class JobRenderer {
       priority: request.task.priority,
       dedup_hash: request.dedupHash,
       allowed_repository: request.repositoryUrl,
-      images: settings.images,
+      images: { runner: settings.images.runner, agent: settings.images.agents[request.templateId] },
       upstreams: UPSTREAM_NAMES.flatMap((name) => {
         const value = settings.upstreams[name];
         return value === undefined ? [] : [{ name, value }];

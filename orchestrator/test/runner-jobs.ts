@@ -7,6 +7,7 @@ import { KubernetesDispatcher } from '../src/dispatch/kubernetes-dispatcher.ts';
 import type { KubernetesApi } from '../src/kubernetes/kubernetes-api.ts';
 import { JobRenderer } from '../src/render-job.ts';
 import { DEFAULT_BUDGET } from '../src/task-budget.ts';
+import { sameImageEverywhere } from './images.ts';
 import { makeTask } from './tasks.ts';
 
 const templatesDir = fileURLToPath(new URL('../templates', import.meta.url));
@@ -35,7 +36,7 @@ export class RunnerJobs {
       renderer: await JobRenderer.load(templatesDir),
       settings: {
         namespace: api.namespace,
-        images: { runner: 'anton-runner:1', java: 'anton-runner:1' },
+        images: sameImageEverywhere('anton-runner:1'),
         upstreams: {},
         budget: DEFAULT_BUDGET,
       },

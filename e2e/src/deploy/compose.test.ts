@@ -24,6 +24,7 @@ function withoutIds(node: unknown): unknown {
 }
 
 interface ComposeService {
+  ports?: string[];
   build?: { context: string; dockerfile?: string; target?: string };
   environment?: Record<string, string>;
   volumes?: string[];
@@ -83,6 +84,21 @@ describe('docker-compose.yml', () => {
       }
     },
   );
+
+  it('publishes every port on 127.0.0.1 unless told otherwise', () => {
+    const published = services.flatMap(([, service]) => service.ports ?? []);
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) {
+      // host:port:container, the host part defaulting to loopback (ANTON_BIND_ADDRESS widens it).
+      expect(port).toMatch(/^\$\{ANTON_BIND_ADDRESS:-127\.0\.0\.1\}:/);
+    }
+  });
+
+  it('runs the ingester with the public dev secret only when told to', () => {
+    const environment = compose.services.ingester?.environment ?? {};
+    expect(environment.ANTON_DEV).toMatch(/^\$\{ANTON_DEV:-0\}$/);
+    expect(readFileSync(join(root, '.env.example'), 'utf8')).toMatch(/^ANTON_DEV=0$/m);
+  });
 
   it('mounts only host paths that exist (or come from .env)', () => {
     for (const [, service] of services) {

@@ -4,6 +4,7 @@ import { FakeKubernetes, kubernetesStatusFault } from '@anton/testing';
 import { BatchV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sameImageEverywhere } from '../../test/images.ts';
 import { makeTask } from '../../test/tasks.ts';
 import { PermanentError, RetryableError } from '../errors.ts';
 import { createKubernetesApi, loadKubeConfig } from '../kubernetes/client-node-api.ts';
@@ -33,7 +34,7 @@ beforeEach(async () => {
     renderer: await JobRenderer.load(templatesDir),
     settings: {
       namespace: 'agents',
-      images: { runner: 'anton-runner:1', java: 'anton-runner-java:1' },
+      images: sameImageEverywhere('anton-runner:1'),
       upstreams: {},
       budget: DEFAULT_BUDGET,
     },

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { FakeKubernetes, kubernetesStatusFault, waitFor } from '@anton/testing';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sameImageEverywhere } from '../../test/images.ts';
 import { makeTask } from '../../test/tasks.ts';
 import { Capacity } from '../capacity.ts';
 import { JobRenderer } from '../render-job.ts';
@@ -38,7 +39,7 @@ async function createJob(): Promise<{ name: string; taskId: string }> {
       repositoryUrl: 'https://github.com/acme/x',
       dedupHash: 'd'.repeat(63),
     },
-    { namespace: 'agents', images: { runner: 'r:1', java: 'j:1' }, upstreams: {}, budget: DEFAULT_BUDGET },
+    { namespace: 'agents', images: sameImageEverywhere('r:1'), upstreams: {}, budget: DEFAULT_BUDGET },
   );
   await api.createJob(job);
   return { name: `agent-job-${task.task_id}`, taskId: task.task_id };

@@ -14,6 +14,9 @@ export const INHERITED_SHELL_VARS = [
   'JAVA_HOME',
   'MAVEN_HOME',
   'GRADLE_USER_HOME',
+  // Package caches (pip, uv, yarn, pnpm) on the Job's cache volume, as the runner images set them.
+  'XDG_CACHE_HOME',
+  'XDG_DATA_HOME',
   'GOPATH',
   'GOROOT',
   'GOCACHE',

@@ -62,6 +62,7 @@ describe('a runner pod on a node', () => {
       'spec.initContainers[credential-proxy].imagePullPolicy',
       'spec.initContainers[credential-proxy].resources',
       'spec.securityContext.seccompProfile',
+      'spec.volumes[cache].emptyDir.sizeLimit',
       'spec.volumes[proxy-tmp].emptyDir.sizeLimit',
       'spec.volumes[tmp].emptyDir.sizeLimit',
       'spec.volumes[workspace].emptyDir.sizeLimit',

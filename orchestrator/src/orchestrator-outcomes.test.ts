@@ -128,6 +128,9 @@ describe('outcomes: each Job followed to its end and reported where the task cam
     });
     expect(message?.fields.routingKey).toBe('task.completed');
     expect(outcomesOf(task)[0]).toMatchObject(prOpenedOutcome(task));
+    // The label is written after the confirmed publish, so it may land after the comment.
+    const result = () => pipeline.kubernetes.get('Job', 'agents', job)?.metadata.labels?.['anton.dev/result'];
+    await waitFor(() => result() !== undefined, { what: 'the Job labelled' });
     const labelled = pipeline.kubernetes.get('Job', 'agents', job);
     expect(labelled?.metadata.labels?.['anton.dev/result']).toBe('pr_opened');
     expect(labelled?.metadata.annotations?.['anton.dev/pr-url']).toBe('https://github.com/acme/orders/pull/7');

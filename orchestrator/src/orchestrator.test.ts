@@ -85,8 +85,6 @@ describe('orchestrator: AgentTask in, Job out (real broker, FakeKubernetes, Fake
     expect(agent.env).toEqual([
       ...agentEnv(task.task_id, 'java-backend', 'high'),
       { name: 'JAVA_TOOL_OPTIONS', value: expect.any(String) },
-      { name: 'MAVEN_OPTS', value: expect.any(String) },
-      { name: 'GRADLE_USER_HOME', value: '/tmp/.gradle' },
     ]);
     expect(agent.volumeMounts).toContainEqual({ name: 'context', mountPath: '/app/context', readOnly: true });
     expect(agent.securityContext).toMatchObject({

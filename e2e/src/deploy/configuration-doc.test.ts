@@ -16,12 +16,12 @@ function documentedVariables(markdown: string): Map<string, Set<string>> {
     const heading = /^## (.+)$/.exec(line);
     if (heading) {
       current = new Set();
-      sections.set(heading[1].trim().toLowerCase(), current);
+      sections.set((heading[1] ?? '').trim().toLowerCase(), current);
       continue;
     }
     if (!current || !line.startsWith('|')) continue;
     const firstCell = line.split('|')[1] ?? '';
-    for (const [, name] of firstCell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) current.add(name);
+    for (const [, name = ''] of firstCell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) current.add(name);
   }
   return sections;
 }

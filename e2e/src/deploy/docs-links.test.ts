@@ -18,7 +18,7 @@ const docs = [
 /** `](target)` links that point into the repository (not web addresses, not anchors of the same page). */
 function relativeLinks(markdown: string): string[] {
   return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
-    .map(([, target]) => target.split('#')[0])
+    .map(([, target = '']) => target.split('#')[0] ?? '')
     .filter((target) => target !== '' && !/^[a-z]+:/.test(target));
 }
 

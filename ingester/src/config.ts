@@ -63,6 +63,8 @@ const Env = z
 
 export type IngesterConfig = z.output<typeof Env>;
 export type JiraTriggers = IngesterConfig['jira'];
+/** Every variable the ingester reads (docs/configuration.md is checked against it). */
+export const ENV_VARIABLES = Object.keys(Env.in.shape);
 
 export function loadConfig(source: Record<string, string | undefined>): IngesterConfig {
   return parseEnv(Env, source);

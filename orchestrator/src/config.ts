@@ -241,6 +241,8 @@ const Env = z
   });
 
 export type OrchestratorConfig = z.output<typeof Env>;
+/** Every variable the orchestrator reads (docs/configuration.md is checked against it). */
+export const ENV_VARIABLES = Object.keys(Env.in.shape);
 
 export function loadConfig(source: Record<string, string | undefined>): OrchestratorConfig {
   return parseEnv(Env, source);

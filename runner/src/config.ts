@@ -91,6 +91,8 @@ const Env = z
   });
 
 type Vars = z.output<typeof Env>;
+/** Every variable the runner reads (docs/configuration.md is checked against it). */
+export const ENV_VARIABLES = Object.keys(Env.shape);
 
 /**
  * Where each API is reached and with which credential. With CREDENTIAL_PROXY_URL every base URL

@@ -55,7 +55,7 @@ function cells(row: Row): string[] {
   return [row.figure, withUnit(row.anton, row.unit), baseline, ratioText(row), row.target ?? '', met];
 }
 
-/** The figures as a Markdown table (readable in a terminal, pasteable into the README). */
+/** The figures as a Markdown table (readable in a terminal, pasteable into docs/performance.md). */
 export function markdownTable(figures: readonly FigureResult[]): string {
   const header = ['figure', 'anton', 'baseline', 'ratio', 'target', 'met?'];
   const lines: string[][] = [];

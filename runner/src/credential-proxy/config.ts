@@ -42,6 +42,9 @@ const Env = z.object({
   MODEL_PRICES: modelPricesEnv,
 });
 
+/** Every variable the credential proxy reads (docs/configuration.md is checked against it). */
+export const ENV_VARIABLES = Object.keys(Env.shape);
+
 export function loadProxyConfig(source: Record<string, string | undefined>) {
   const vars = parseEnv(Env, source);
   const repository = new URL(vars.ALLOWED_REPOSITORY);

@@ -2,6 +2,7 @@ import { addUsage, emptyUsage, type RunnerContext, type RunUsage } from '@anton/
 import type { Octokit } from '@octokit/rest';
 import { CoderSession, type CreateMessage } from './coder/coder-session.ts';
 import type { CoderEvent } from './coder/events.ts';
+import { readRepositoryGuide } from './coder/repository-guide.ts';
 import { buildSystemPrompt } from './coder/system-prompt.ts';
 import { testRuns } from './coder/test-runs.ts';
 import type { RunnerConfig } from './config.ts';
@@ -41,6 +42,9 @@ export interface RunDependencies {
   /** Proxy mode: the run's key, with which the runner claims its credential proxy and calls it. */
   proxyKey?: string;
 }
+
+/** A repository file bigger than this is not read for the guide (it is cut to 8 KB anyway). */
+const GUIDE_FILE_MAX_BYTES = 1024 * 1024;
 
 /** What the run has learned so far, for the result whatever way it ends. */
 class Progress {
@@ -139,6 +143,17 @@ async function codeReviewSubmit(
   const { config, logger, signal, agentUser } = deps;
 
   const guard = await PathGuard.create(workspace.dir);
+  const guide = await readRepositoryGuide((path) => workspace.readBaseFile(path, GUIDE_FILE_MAX_BYTES), {
+    testCommand: context.test_command,
+  });
+  logger.info(
+    {
+      instruction_files: guide.instructions.map((f) => f.file),
+      test_command: guide.test?.command,
+      lint_command: guide.lint?.command,
+    },
+    "read the repository's instructions",
+  );
   const shell = createShellRunner({
     cwd: guard.root,
     env: { ...shellEnvironment(config.shell.inherited), ...workspace.agentGitEnv },
@@ -155,6 +170,7 @@ async function codeReviewSubmit(
       templateId: config.templateId,
       complexity: config.complexity,
       baseSha: workspace.baseSha,
+      guide,
     }),
     tools: CODER_TOOLS,
     toolContext: {

@@ -39,6 +39,8 @@ const Env = z
     ANTHROPIC_BASE_URL: env.optional.pipe(url.optional()),
     OPENAI_API_KEY: env.optional,
     OPENAI_MODEL: z.string().min(1).default(DEFAULT_REVIEWER_MODEL),
+    /** The reviewer's model once OpenAI answers that OPENAI_MODEL does not exist (retired). */
+    OPENAI_FALLBACK_MODEL: env.optional,
     OPENAI_BASE_URL: env.optional.pipe(url.optional()),
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: env.optional.pipe(url.optional()),
@@ -143,7 +145,11 @@ export function loadConfig(source: Record<string, string | undefined>) {
       maxTurns: vars.MAX_CODER_TURNS,
       maxTokens: vars.CODER_MAX_TOKENS,
     },
-    reviewer: { model: vars.OPENAI_MODEL, maxRejections: vars.MAX_REVIEW_REJECTIONS },
+    reviewer: {
+      model: vars.OPENAI_MODEL,
+      fallback: vars.OPENAI_FALLBACK_MODEL,
+      maxRejections: vars.MAX_REVIEW_REJECTIONS,
+    },
     budget: { usd: vars.TASK_BUDGET_USD, prices: vars.MODEL_PRICES },
     pullRequest: { draft: vars.PR_DRAFT },
     shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, inherited },

@@ -53,6 +53,8 @@ class Progress {
   session: CoderSession | undefined;
   reviewRounds = 0;
   reviewerUsage = emptyUsage();
+  /** The model that reviewed last (OPENAI_FALLBACK_MODEL once OPENAI_MODEL is gone). */
+  reviewerModel: string | undefined;
   budget: RunBudget | undefined;
 
   constructor(taskId: string | undefined) {
@@ -216,7 +218,8 @@ async function codeReviewSubmit(
     }
     progress.reviewRounds = round;
     progress.reviewerUsage = addUsage(progress.reviewerUsage, review.usage);
-    budget.add(config.reviewer.model, review.usage);
+    budget.add(review.model, review.usage);
+    progress.reviewerModel = review.model;
     logger.info({ round, approved: review.verdict.approved, reason: review.verdict.reason }, 'review');
     if (review.verdict.approved) {
       return submit({ ...submission, summary: coded.summary, verdict: review.verdict });
@@ -303,7 +306,7 @@ async function pushAndOpen(
       summary,
       review: verdict
         ? {
-            model: config.reviewer.model,
+            model: progress.reviewerModel ?? config.reviewer.model,
             rounds: progress.reviewRounds,
             approved: verdict.approved,
             reason: verdict.reason,

@@ -1,5 +1,6 @@
 import type { RunnerContext, TokenUsage } from '@anton/contracts';
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import { APIError } from 'openai';
 import { PermanentFailure } from '../errors.ts';
 import { REVIEW_SYSTEM_PROMPT, reviewMessage } from './review-prompt.ts';
 import { parseVerdict, ReviewVerdict, strictJsonSchema } from './verdict.ts';

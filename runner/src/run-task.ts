@@ -24,7 +24,7 @@ import { repositorySlug } from './submit/repository-slug.ts';
 import { agentFiles } from './tools/agent-files.ts';
 import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
-import { CODER_TOOLS } from './tools/registry.ts';
+import { coderTools } from './tools/registry.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
 import { type GitAccessMode, gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
 import { gitEnvironment } from './workspace/run-git.ts';
@@ -160,7 +160,8 @@ async function codeReviewSubmit(
     cwd: guard.root,
     env: { ...shellEnvironment(config.shell.inherited), ...workspace.agentGitEnv },
     timeoutMs: config.shell.timeoutMs,
-    limits: shellLimits(config.shell.timeoutMs),
+    // CPU time is only a backstop behind the wall clock: sized for the longest command allowed.
+    limits: shellLimits(config.shell.maxTimeoutMs),
     ...(agentUser ? { user: agentUser } : {}),
   });
   const session = new CoderSession({
@@ -174,7 +175,10 @@ async function codeReviewSubmit(
       baseSha: workspace.baseSha,
       guide,
     }),
-    tools: CODER_TOOLS,
+    tools: coderTools({
+      defaultSeconds: config.shell.timeoutMs / 1000,
+      maxSeconds: config.shell.maxTimeoutMs / 1000,
+    }),
     toolContext: {
       guard,
       shell,

@@ -25,6 +25,13 @@ import { agentFiles } from './tools/agent-files.ts';
 import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
 import { coderTools } from './tools/registry.ts';
+import {
+  evidenceText,
+  passed,
+  redVerificationMessage,
+  runVerification,
+  type Verification,
+} from './verify/verification.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
 import { type GitAccessMode, gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
 import { gitEnvironment } from './workspace/run-git.ts';
@@ -53,6 +60,8 @@ class Progress {
   session: CoderSession | undefined;
   reviewRounds = 0;
   reviewerUsage = emptyUsage();
+  /** The runner's own test runs after a submission: set once the first submission was checked (undefined inside: no test command). */
+  verification: { last: Verification | undefined } | undefined;
   /** The model that reviewed last (OPENAI_FALLBACK_MODEL once OPENAI_MODEL is gone). */
   reviewerModel: string | undefined;
   budget: RunBudget | undefined;
@@ -192,6 +201,22 @@ async function codeReviewSubmit(
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
     budget,
+    verifySubmission: async () => {
+      const command = guide.test?.command;
+      // An empty submission ends the run as no_changes: nothing to verify.
+      if ((await workspace.stagedDiff()).patch.trim() === '') return undefined;
+      if (!command) {
+        progress.verification = { last: undefined };
+        return undefined;
+      }
+      const run = await runVerification(shell, command, config.shell.maxTimeoutMs, signal);
+      progress.verification = { last: run };
+      logger.info(
+        { command, exit_code: run.exitCode, timed_out: run.timedOut },
+        'verification: the tests after a submission',
+      );
+      return passed(run) ? undefined : redVerificationMessage(run);
+    },
   });
   progress.session = session;
 
@@ -214,7 +239,10 @@ async function codeReviewSubmit(
     }
     let review: Awaited<ReturnType<Reviewer>>;
     try {
-      review = await deps.reviewer({ context, diff: patch, stat, summary: coded.summary }, signal);
+      review = await deps.reviewer(
+        { context, diff: patch, stat, summary: coded.summary, evidence: evidenceText(progress.verification?.last) },
+        signal,
+      );
     } catch (err) {
       if (!isBudgetExceeded(err)) throw err;
       const reason = `the task's budget of ${usd(budget.limitUsd)} was spent before the review`;
@@ -318,6 +346,7 @@ async function pushAndOpen(
           }
         : undefined,
       testRuns: testRuns(session.shellCommands),
+      ...(progress.verification ? { verification: evidenceText(progress.verification.last) } : {}),
       coder: { model: config.coder.model, turns: session.turns },
       usage: progress.usage,
       costUsd: progress.budget?.spentUsd ?? 0,

@@ -38,7 +38,7 @@ function guideSection(guide: RepositoryGuide | undefined): string {
   ].filter((line) => line !== undefined);
   const commandText =
     commands.length > 0
-      ? `\n\n## The project's commands\n${commands.join('\n')}\nRun these (or the part of them that covers your change) before you submit.`
+      ? `\n\n## The project's commands\n${commands.join('\n')}\nRun these (or the part of them that covers your change) before you submit.${guide.test ? ' After submit_changes the runner runs the test command itself: if it fails, the submission is refused and its output comes back to you as the result.' : ''}`
       : '';
   if (guide.instructions.length === 0) return commandText;
   const files = guide.instructions

@@ -10,6 +10,8 @@ export interface ReviewInput {
   diff: string;
   stat: string;
   summary: string;
+  /** The runner's own test run after the submission (verify/verification.ts evidenceText). */
+  evidence?: string;
 }
 
 export interface Review {
@@ -84,7 +86,7 @@ export function createReviewer(client: OpenAI, { model, fallback }: ReviewerMode
 async function reviewWith(
   client: OpenAI,
   model: string,
-  { context, diff, stat, summary }: ReviewInput,
+  { context, diff, stat, summary, evidence }: ReviewInput,
   signal: AbortSignal | undefined,
 ): Promise<Review> {
   const completion = await client.chat.completions.create(
@@ -93,7 +95,7 @@ async function reviewWith(
       temperature: 0,
       messages: [
         { role: 'system', content: REVIEW_SYSTEM_PROMPT },
-        { role: 'user', content: reviewMessage(context, diff, stat, summary) },
+        { role: 'user', content: reviewMessage(context, diff, stat, summary, evidence) },
       ],
       response_format: {
         type: 'json_schema',

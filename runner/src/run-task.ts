@@ -30,6 +30,7 @@ import {
   passed,
   redVerificationMessage,
   runVerification,
+  unrunnable,
   type Verification,
 } from './verify/verification.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
@@ -215,7 +216,7 @@ async function codeReviewSubmit(
         { command, exit_code: run.exitCode, timed_out: run.timedOut },
         'verification: the tests after a submission',
       );
-      return passed(run) ? undefined : redVerificationMessage(run);
+      return passed(run) || unrunnable(run) ? undefined : redVerificationMessage(run);
     },
   });
   progress.session = session;

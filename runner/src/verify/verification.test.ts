@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceText, passed, redVerificationMessage, tail } from './verification.ts';
+import { evidenceText, passed, redVerificationMessage, tail, unrunnable } from './verification.ts';
 
 const run = { command: 'npm test', exitCode: 1, timedOut: false, outputTail: 'ok 1\nnot ok 2 - discount\n' };
 
@@ -17,6 +17,12 @@ describe('verification texts', () => {
     expect(redVerificationMessage(run)).toMatch(/^Not submitted: .*`npm test`, and they failed \(exit code 1\)/);
     expect(redVerificationMessage({ ...run, exitCode: null, timedOut: true })).toContain('and they timed out');
     expect(redVerificationMessage(run)).toContain('not ok 2 - discount');
+  });
+
+  it('tells a command the image lacks from a failing one', () => {
+    expect(unrunnable({ ...run, exitCode: 127 })).toBe(true);
+    expect(unrunnable(run)).toBe(false);
+    expect(evidenceText({ ...run, exitCode: 127 })).toContain('could not be run (exit code 127: command not found');
   });
 
   it('fences the output so it cannot end the block it is shown in', () => {

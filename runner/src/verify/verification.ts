@@ -21,6 +21,12 @@ export function tail(text: string, max: number): string {
 export const passed = (v: Verification): boolean => v.exitCode === 0 && !v.timedOut;
 
 /**
+ * bash's exit code for a command it cannot find: the image lacks the tool (a detected `mvn` in an
+ * image without Maven), which the coder cannot fix, so it does not refuse the submission.
+ */
+export const unrunnable = (v: Verification): boolean => v.exitCode === 127 && !v.timedOut;
+
+/**
  * Runs the test command as the agent's commands run (the agent's uid, its environment and limits,
  * through the same shell runner), so a green run here is one the agent could have seen itself.
  */
@@ -36,6 +42,7 @@ export async function runVerification(
 
 export function outcomeText(v: Verification): string {
   if (v.timedOut) return 'timed out';
+  if (unrunnable(v)) return 'could not be run (exit code 127: command not found in this image)';
   return v.exitCode === 0 ? 'passed (exit code 0)' : `failed (exit code ${v.exitCode ?? 'none: killed'})`;
 }
 

@@ -90,6 +90,7 @@ describe('readRepositoryGuide', () => {
     );
     expect(prompt).toContain("## The project's commands\n- Tests: `npm test` (from package.json scripts.test)");
     expect(prompt).toContain('- Lint: `npm run lint` (from package.json scripts.lint)');
+    expect(prompt).toContain('After submit_changes the runner runs the test command itself');
     expect(prompt).toContain('<repository_file path="AGENTS.md">\nRun ./check.\n[repository_file tag removed]');
     expect(prompt.match(/<\/repository_file>/g)).toHaveLength(1);
     expect(prompt.match(/<\/task_data>/g)).toHaveLength(2); // the explanation and the real closing tag

@@ -25,6 +25,8 @@ export const RunnerContext = z.looseObject({
   routed_by: RoutedBy.optional(),
   /** Extra instructions from the routing entry that selected the repository. */
   instructions: z.string().max(4000).optional(),
+  /** The routing entry's test command: overrides the one the runner detects in the repository. */
+  test_command: z.string().min(1).max(500).optional(),
 });
 export type RunnerContext = z.infer<typeof RunnerContext>;
 export type RunnerContextInput = z.input<typeof RunnerContext>;

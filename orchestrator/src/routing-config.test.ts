@@ -30,6 +30,14 @@ function errorOf(text: string, gitOrigin = 'https://github.com'): string {
 }
 
 describe('parseRoutingConfig', () => {
+  it("passes an entry's test_command on", () => {
+    const text = 'repositories:\n  - url: https://github.com/acme/orders.git\n    test_command: mvn -q -pl core test\n';
+    expect(parseRoutingConfig(text).repositories[0]?.test_command).toBe('mvn -q -pl core test');
+    expect(errorOf(text.replace('mvn -q -pl core test', "''"))).toMatch(
+      /routing\.yaml:3: repositories\.0\.test_command: /,
+    );
+  });
+
   it('parses entries and applies defaults', () => {
     expect(parseRoutingConfig(valid)).toEqual({
       repositories: [

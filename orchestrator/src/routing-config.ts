@@ -43,6 +43,8 @@ function routingConfigSchema(gitOrigin: string) {
     languages: z.array(z.string().min(1).max(40)).max(20).default([]),
     /** Extra instructions for the agent (how to build, where the tests are). */
     instructions: z.string().min(1).max(4000).optional(),
+    /** The command that runs the repository's tests, when the runner's detection would get it wrong. */
+    test_command: z.string().min(1).max(500).optional(),
   });
   return z.strictObject({
     repositories: z.array(entry).default([]),

@@ -24,5 +24,6 @@ export function buildRunnerContext({ task, repository, plan, routedBy }: Context
     plan,
     routed_by: routedBy,
     ...(repository.entry?.instructions !== undefined && { instructions: repository.entry.instructions }),
+    ...(repository.entry?.test_command !== undefined && { test_command: repository.entry.test_command }),
   });
 }

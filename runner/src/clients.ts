@@ -77,7 +77,7 @@ export function apiClients(
 } {
   return {
     createMessage: anthropicMessages(config.anthropic, config.api, proxyKey),
-    reviewer: createReviewer(openaiClient(config.openai, config.api, proxyKey), config.reviewer.model),
+    reviewer: createReviewer(openaiClient(config.openai, config.api, proxyKey), config.reviewer),
     octokit: githubClient(config.github, proxyKey),
   };
 }

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       budget: { usd: 3, prices: { 'claude-sonnet-5-5': { input: 2, output: 10, cache_write: 2.5, cache_read: 0.2 } } },
       pullRequest: { draft: true },
       reviewer: { model: 'gpt-4o', maxRejections: 3 },
-      shell: { timeoutMs: 120_000 },
+      shell: { timeoutMs: 120_000, maxTimeoutMs: 600_000 },
     });
   });
 
@@ -63,6 +63,16 @@ describe('loadConfig', () => {
   it('rejects nonsense numbers', () => {
     expect(() => loadConfig({ CREDENTIAL_PROXY_URL: 'http://127.0.0.1:1', SHELL_TIMEOUT: 'soon' })).toThrow(
       /SHELL_TIMEOUT/,
+    );
+  });
+
+  it('refuses a default shell timeout above SHELL_TIMEOUT_MAX', () => {
+    const proxy = { CREDENTIAL_PROXY_URL: 'http://127.0.0.1:1' };
+    expect(loadConfig({ ...proxy, SHELL_TIMEOUT: '900', SHELL_TIMEOUT_MAX: '1800' }).shell.maxTimeoutMs).toBe(
+      1_800_000,
+    );
+    expect(() => loadConfig({ ...proxy, SHELL_TIMEOUT: '900' })).toThrow(
+      /SHELL_TIMEOUT.*must not exceed SHELL_TIMEOUT_MAX \(600\)/,
     );
   });
 });

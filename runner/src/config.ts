@@ -12,6 +12,7 @@ import {
 } from '@anton/contracts';
 import { z } from 'zod';
 import { INHERITED_SHELL_VARS } from './shell/shell-env.ts';
+import { DEFAULT_SHELL_TIMEOUT_MAX_SECONDS } from './tools/run-shell-command.ts';
 
 /** Claude Sonnet, current. */
 export const DEFAULT_CODER_MODEL = 'claude-sonnet-5-5';
@@ -39,6 +40,8 @@ const Env = z
     ANTHROPIC_BASE_URL: env.optional.pipe(url.optional()),
     OPENAI_API_KEY: env.optional,
     OPENAI_MODEL: z.string().min(1).default(DEFAULT_REVIEWER_MODEL),
+    /** The reviewer's model once OpenAI answers that OPENAI_MODEL does not exist (retired). */
+    OPENAI_FALLBACK_MODEL: env.optional,
     OPENAI_BASE_URL: env.optional.pipe(url.optional()),
     GITHUB_TOKEN: env.optional,
     GITHUB_API_URL: env.optional.pipe(url.optional()),
@@ -65,6 +68,8 @@ const Env = z
       .default('1')
       .transform((v) => v !== '0' && v !== 'false'),
     SHELL_TIMEOUT: env.int(120, 1),
+    /** The most a single run_shell_command may ask for (`timeout_seconds`): cold builds need more than the default. */
+    SHELL_TIMEOUT_MAX: env.int(DEFAULT_SHELL_TIMEOUT_MAX_SECONDS, 1),
     MAX_REVIEW_REJECTIONS: env.int(3, 1),
     CODER_MAX_TOKENS: env.int(8192, 256),
     /** Retries of one LLM or GitHub call on 429/5xx/connection errors, by the SDKs' own backoff. */
@@ -72,6 +77,13 @@ const Env = z
     API_TIMEOUT_SECONDS: env.int(600, 1),
   })
   .superRefine((vars, ctx) => {
+    if (vars.SHELL_TIMEOUT > vars.SHELL_TIMEOUT_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SHELL_TIMEOUT'],
+        message: `must not exceed SHELL_TIMEOUT_MAX (${vars.SHELL_TIMEOUT_MAX})`,
+      });
+    }
     if (vars.CREDENTIAL_PROXY_URL) return;
     for (const name of ['GITHUB_API_URL', 'GITHUB_GIT_URL'] as const) {
       const value = vars[name];
@@ -145,10 +157,14 @@ export function loadConfig(source: Record<string, string | undefined>) {
       maxTurns: vars.MAX_CODER_TURNS,
       maxTokens: vars.CODER_MAX_TOKENS,
     },
-    reviewer: { model: vars.OPENAI_MODEL, maxRejections: vars.MAX_REVIEW_REJECTIONS },
+    reviewer: {
+      model: vars.OPENAI_MODEL,
+      fallback: vars.OPENAI_FALLBACK_MODEL,
+      maxRejections: vars.MAX_REVIEW_REJECTIONS,
+    },
     budget: { usd: vars.TASK_BUDGET_USD, prices: vars.MODEL_PRICES },
     pullRequest: { draft: vars.PR_DRAFT },
-    shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, inherited },
+    shell: { timeoutMs: vars.SHELL_TIMEOUT * 1000, maxTimeoutMs: vars.SHELL_TIMEOUT_MAX * 1000, inherited },
     agent: { uid: vars.AGENT_UID, gid: vars.AGENT_GID, unsafeSharedUid: vars.LOCAL_RUNNER_UNSAFE_SHARED_UID },
     api: { maxRetries: vars.API_MAX_RETRIES, timeoutMs: vars.API_TIMEOUT_SECONDS * 1000 },
   };

@@ -205,6 +205,35 @@ describe('runTask', () => {
     expect(h.openai.requests).toHaveLength(0);
   });
 
+  it('reviews with OPENAI_FALLBACK_MODEL when OpenAI no longer serves OPENAI_MODEL', async () => {
+    h.anthropic.enqueue(...sampleFixScript());
+    h.openai.enqueue(approve());
+    const { result } = await run(
+      { OPENAI_MODEL: 'gpt-4o-2024-05-13', OPENAI_FALLBACK_MODEL: 'gpt-4o' },
+      { issue_id: 'SHOP-20' },
+    );
+    expect(result.status).toBe('pr_opened');
+    expect(h.openai.received('/v1/chat/completions').map((r) => (r.json as { model: string }).model)).toEqual([
+      'gpt-4o-2024-05-13',
+      'gpt-4o',
+    ]);
+    const pull = h.github.pulls('acme', 'sample-shop').find((p) => p.head === 'fix/SHOP-20');
+    expect(pull?.body).toContain('Approved by gpt-4o after 1 review round');
+  });
+
+  it('fails permanently, without a retry loop, when the reviewer model is gone and no fallback is set', async () => {
+    h.anthropic.enqueue(...sampleFixScript());
+    const { result, exitCode } = await run({ OPENAI_MODEL: 'gpt-4o-2024-05-13' }, { issue_id: 'SHOP-21' });
+    expect(exitCode).toBe(2);
+    expect(result).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /the reviewer model gpt-4o-2024-05-13 is not available .*model `gpt-4o-2024-05-13` does not exist.*set OPENAI_MODEL to a current model/,
+      ),
+    });
+    expect(h.openai.received('/v1/chat/completions')).toHaveLength(1);
+  });
+
   it('fails at once, exit 2, on an invalid context', async () => {
     const { result, exitCode } = await run({}, { repo_url: 'not a url' });
     expect(exitCode).toBe(2);

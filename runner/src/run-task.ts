@@ -2,6 +2,7 @@ import { addUsage, emptyUsage, type RunnerContext, type RunUsage } from '@anton/
 import type { Octokit } from '@octokit/rest';
 import { CoderSession, type CreateMessage } from './coder/coder-session.ts';
 import type { CoderEvent } from './coder/events.ts';
+import { readRepositoryGuide } from './coder/repository-guide.ts';
 import { buildSystemPrompt } from './coder/system-prompt.ts';
 import { testRuns } from './coder/test-runs.ts';
 import type { RunnerConfig } from './config.ts';
@@ -23,7 +24,15 @@ import { repositorySlug } from './submit/repository-slug.ts';
 import { agentFiles } from './tools/agent-files.ts';
 import { LIMITS } from './tools/output-limits.ts';
 import { PathGuard } from './tools/path-guard.ts';
-import { CODER_TOOLS } from './tools/registry.ts';
+import { coderTools } from './tools/registry.ts';
+import {
+  evidenceText,
+  passed,
+  redVerificationMessage,
+  runVerification,
+  unrunnable,
+  type Verification,
+} from './verify/verification.ts';
 import { branchNameFor } from './workspace/branch-name.ts';
 import { type GitAccessMode, gitAccessFor, UnsupportedRepositoryUrl } from './workspace/git-access.ts';
 import { gitEnvironment } from './workspace/run-git.ts';
@@ -42,6 +51,9 @@ export interface RunDependencies {
   proxyKey?: string;
 }
 
+/** A repository file bigger than this is not read for the guide (it is cut to 8 KB anyway). */
+const GUIDE_FILE_MAX_BYTES = 1024 * 1024;
+
 /** What the run has learned so far, for the result whatever way it ends. */
 class Progress {
   taskId: string | undefined;
@@ -49,6 +61,10 @@ class Progress {
   session: CoderSession | undefined;
   reviewRounds = 0;
   reviewerUsage = emptyUsage();
+  /** The runner's own test runs after a submission: set once the first submission was checked (undefined inside: no test command). */
+  verification: { last: Verification | undefined } | undefined;
+  /** The model that reviewed last (OPENAI_FALLBACK_MODEL once OPENAI_MODEL is gone). */
+  reviewerModel: string | undefined;
   budget: RunBudget | undefined;
 
   constructor(taskId: string | undefined) {
@@ -139,11 +155,23 @@ async function codeReviewSubmit(
   const { config, logger, signal, agentUser } = deps;
 
   const guard = await PathGuard.create(workspace.dir);
+  const guide = await readRepositoryGuide((path) => workspace.readBaseFile(path, GUIDE_FILE_MAX_BYTES), {
+    testCommand: context.test_command,
+  });
+  logger.info(
+    {
+      instruction_files: guide.instructions.map((f) => f.file),
+      test_command: guide.test?.command,
+      lint_command: guide.lint?.command,
+    },
+    "read the repository's instructions",
+  );
   const shell = createShellRunner({
     cwd: guard.root,
     env: { ...shellEnvironment(config.shell.inherited), ...workspace.agentGitEnv },
     timeoutMs: config.shell.timeoutMs,
-    limits: shellLimits(config.shell.timeoutMs),
+    // CPU time is only a backstop behind the wall clock: sized for the longest command allowed.
+    limits: shellLimits(config.shell.maxTimeoutMs),
     ...(agentUser ? { user: agentUser } : {}),
   });
   const session = new CoderSession({
@@ -155,8 +183,12 @@ async function codeReviewSubmit(
       templateId: config.templateId,
       complexity: config.complexity,
       baseSha: workspace.baseSha,
+      guide,
     }),
-    tools: CODER_TOOLS,
+    tools: coderTools({
+      defaultSeconds: config.shell.timeoutMs / 1000,
+      maxSeconds: config.shell.maxTimeoutMs / 1000,
+    }),
     toolContext: {
       guard,
       shell,
@@ -170,6 +202,22 @@ async function codeReviewSubmit(
     onEvent: (event) => logEvent(logger, event),
     ...(signal ? { signal } : {}),
     budget,
+    verifySubmission: async () => {
+      const command = guide.test?.command;
+      // An empty submission ends the run as no_changes: nothing to verify.
+      if ((await workspace.stagedDiff()).patch.trim() === '') return undefined;
+      if (!command) {
+        progress.verification = { last: undefined };
+        return undefined;
+      }
+      const run = await runVerification(shell, command, config.shell.maxTimeoutMs, signal);
+      progress.verification = { last: run };
+      logger.info(
+        { command, exit_code: run.exitCode, timed_out: run.timedOut },
+        'verification: the tests after a submission',
+      );
+      return passed(run) || unrunnable(run) ? undefined : redVerificationMessage(run);
+    },
   });
   progress.session = session;
 
@@ -192,7 +240,10 @@ async function codeReviewSubmit(
     }
     let review: Awaited<ReturnType<Reviewer>>;
     try {
-      review = await deps.reviewer({ context, diff: patch, stat, summary: coded.summary }, signal);
+      review = await deps.reviewer(
+        { context, diff: patch, stat, summary: coded.summary, evidence: evidenceText(progress.verification?.last) },
+        signal,
+      );
     } catch (err) {
       if (!isBudgetExceeded(err)) throw err;
       const reason = `the task's budget of ${usd(budget.limitUsd)} was spent before the review`;
@@ -200,7 +251,8 @@ async function codeReviewSubmit(
     }
     progress.reviewRounds = round;
     progress.reviewerUsage = addUsage(progress.reviewerUsage, review.usage);
-    budget.add(config.reviewer.model, review.usage);
+    budget.add(review.model, review.usage);
+    progress.reviewerModel = review.model;
     logger.info({ round, approved: review.verdict.approved, reason: review.verdict.reason }, 'review');
     if (review.verdict.approved) {
       return submit({ ...submission, summary: coded.summary, verdict: review.verdict });
@@ -287,7 +339,7 @@ async function pushAndOpen(
       summary,
       review: verdict
         ? {
-            model: config.reviewer.model,
+            model: progress.reviewerModel ?? config.reviewer.model,
             rounds: progress.reviewRounds,
             approved: verdict.approved,
             reason: verdict.reason,
@@ -295,6 +347,7 @@ async function pushAndOpen(
           }
         : undefined,
       testRuns: testRuns(session.shellCommands),
+      ...(progress.verification ? { verification: evidenceText(progress.verification.last) } : {}),
       coder: { model: config.coder.model, turns: session.turns },
       usage: progress.usage,
       costUsd: progress.budget?.spentUsd ?? 0,

@@ -43,6 +43,11 @@ export interface CoderSessionOptions {
   signal?: AbortSignal;
   /** The task's spend, shared with the reviewer: checkpoints, and a last call before it runs out. */
   budget?: RunBudget;
+  /**
+   * Checks a submission before it ends the round (the runner's own test run): a text refuses it,
+   * and becomes the submit_changes result the model reads, in the same round.
+   */
+  verifySubmission?: () => Promise<string | undefined>;
 }
 
 /** `budget`: the last call the budget allowed made no submission, or the proxy refused a call. */
@@ -148,17 +153,20 @@ export class CoderSession {
         onEvent?.({ type: 'reminder', round: this.#round, turn });
       }
       let submitted: string | undefined;
+      let submittedResult: Anthropic.ToolResultBlockParam | undefined;
       for (const use of uses) {
         const started = Date.now();
         const result = await runTool(this.#options.tools, use.name, use.input, this.#options.toolContext);
         if (result.shell) this.#shellRecords.push(result.shell);
         if (result.submitted) submitted = result.submitted.summary;
-        this.#pending.push({
+        const block: Anthropic.ToolResultBlockParam = {
           type: 'tool_result',
           tool_use_id: use.id,
           content: result.output,
           ...(result.isError ? { is_error: true } : {}),
-        });
+        };
+        if (result.submitted) submittedResult = block;
+        this.#pending.push(block);
         onEvent?.({
           type: 'tool',
           round: this.#round,
@@ -169,7 +177,11 @@ export class CoderSession {
           ...(result.shell ? { shell: result.shell } : {}),
         });
       }
-      if (submitted !== undefined) {
+      const refused = submitted !== undefined ? await this.#options.verifySubmission?.() : undefined;
+      if (refused !== undefined && submittedResult) {
+        submittedResult.content = refused;
+        submittedResult.is_error = true;
+      } else if (submitted !== undefined) {
         onEvent?.({ type: 'submitted', round: this.#round, turn, summary: submitted });
         return { kind: 'submitted', summary: submitted };
       }

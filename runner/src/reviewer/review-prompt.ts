@@ -8,7 +8,13 @@ The task text comes from outside (an issue tracker or an alert) and the diff was
 Answer with the JSON object asked for. If you cannot, answer "APPROVED" or "REJECTED: <reason>".`;
 
 /** The reviewer's view: the task, the files changed, and the diff (new files included), cut at 80,000 characters. */
-export function reviewMessage(context: RunnerContext, diff: string, stat: string, summary: string): string {
+export function reviewMessage(
+  context: RunnerContext,
+  diff: string,
+  stat: string,
+  summary: string,
+  evidence?: string,
+): string {
   const shown =
     diff.length <= LIMITS.reviewDiffChars
       ? diff
@@ -18,6 +24,7 @@ export function reviewMessage(context: RunnerContext, diff: string, stat: string
     `## Task ${context.issue_id}`,
     `<task_data>\n${title}${context.task_description.replace(/<\s*\/?\s*task_data\s*>/gi, '[tag removed]')}\n</task_data>`,
     `## The author's summary\n${summary}`,
+    ...(evidence ? [`## The runner's own test run (not the author's claim)\n${evidence}`] : []),
     `## Files changed\n${stat.trim()}`,
     `## Diff against ${context.base_branch}\n\`\`\`diff\n${shown}\n\`\`\``,
   ].join('\n\n');

@@ -2,6 +2,7 @@ import type { RunnerContext } from '@anton/contracts';
 import { type ChatRequest, FakeOpenAI } from '@anton/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiClient } from '../clients.ts';
+import { PermanentFailure } from '../errors.ts';
 import { LIMITS } from '../tools/output-limits.ts';
 import { createReviewer, type Reviewer, UnreadableReview } from './reviewer.ts';
 
@@ -22,7 +23,7 @@ describe('reviewer', () => {
     fake = await FakeOpenAI.start();
     review = createReviewer(
       openaiClient({ baseURL: fake.baseURL, apiKey: fake.apiKey }, { maxRetries: 1, timeoutMs: 10_000 }),
-      'gpt-4o',
+      { model: 'gpt-4o' },
     );
   });
   afterAll(() => fake.close());
@@ -63,5 +64,48 @@ describe('reviewer', () => {
   it('treats a refusal as an unreadable review, not as a verdict', async () => {
     fake.enqueue({ refusal: 'I cannot review this.' });
     await expect(review(input)).rejects.toBeInstanceOf(UnreadableReview);
+  });
+});
+
+describe('a reviewer model OpenAI no longer serves', () => {
+  let fake: FakeOpenAI;
+  const approve = { content: JSON.stringify({ approved: true, reason: 'ok', problems: [] }) };
+  const client = () =>
+    openaiClient({ baseURL: fake.baseURL, apiKey: fake.apiKey }, { maxRetries: 4, timeoutMs: 10_000 });
+  const models = () => fake.received('/v1/chat/completions').map((r) => (r.json as ChatRequest).model);
+
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start();
+    fake.retire('gpt-4o');
+  });
+  afterAll(() => fake.close());
+
+  it('switches to OPENAI_FALLBACK_MODEL, once, for the rest of the run', async () => {
+    fake.requests.length = 0;
+    fake.enqueue(approve, approve);
+    const review = createReviewer(client(), { model: 'gpt-4o', fallback: 'gpt-4.1' });
+    expect(await review(input)).toMatchObject({ model: 'gpt-4.1', verdict: { approved: true } });
+    expect((await review(input)).model).toBe('gpt-4.1');
+    expect(models()).toEqual(['gpt-4o', 'gpt-4.1', 'gpt-4.1']);
+  });
+
+  it('without a fallback fails permanently, naming the variable, with one request and no retry', async () => {
+    fake.requests.length = 0;
+    const review = createReviewer(client(), { model: 'gpt-4o' });
+    const error = await review(input).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(String(error)).toMatch(
+      /the reviewer model gpt-4o is not available \(OpenAI: 404 The model `gpt-4o` does not exist.*set OPENAI_MODEL to a current model, or OPENAI_FALLBACK_MODEL/,
+    );
+    expect(models()).toEqual(['gpt-4o']);
+  });
+
+  it('fails permanently when the fallback is gone too', async () => {
+    fake.requests.length = 0;
+    const review = createReviewer(client(), { model: 'gpt-4o', fallback: 'gpt-4o-2024-05-13' });
+    await expect(review(input)).rejects.toThrow(
+      /neither reviewer model is available: gpt-4o nor OPENAI_FALLBACK_MODEL gpt-4o-2024-05-13/,
+    );
+    expect(models()).toEqual(['gpt-4o', 'gpt-4o-2024-05-13']);
   });
 });

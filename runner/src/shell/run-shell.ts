@@ -36,8 +36,8 @@ export interface ShellRunnerOptions {
 }
 
 export interface ShellRunner {
-  /** Runs a bash command line in the repository. */
-  run(command: string, signal?: AbortSignal): Promise<ShellRun>;
+  /** Runs a bash command line in the repository; `timeoutMs` replaces the runner's default for this one. */
+  run(command: string, signal?: AbortSignal, timeoutMs?: number): Promise<ShellRun>;
   /** Runs git with arguments (no shell parsing) in the repository, same environment and limits. */
   git(args: string[], signal?: AbortSignal): Promise<ShellRun>;
 }
@@ -61,8 +61,13 @@ function wrapperScript({ maxProcesses, maxFileBytes, cpuSeconds }: ShellLimits):
 export function createShellRunner(options: ShellRunnerOptions): ShellRunner {
   const wrapper = wrapperScript(options.limits);
   return {
-    run: (command, signal) =>
-      runProcess('bash', ['--noprofile', '--norc', '-c', wrapper, 'anton-shell', command], options, signal),
+    run: (command, signal, timeoutMs) =>
+      runProcess(
+        'bash',
+        ['--noprofile', '--norc', '-c', wrapper, 'anton-shell', command],
+        timeoutMs === undefined ? options : { ...options, timeoutMs },
+        signal,
+      ),
     git: (args, signal) =>
       runProcess(
         'bash',

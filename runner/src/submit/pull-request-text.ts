@@ -13,6 +13,8 @@ export interface PullRequestFacts {
   /** The reviewer's last verdict; none when the run ended before any review. */
   review: { model: string; rounds: number; approved: boolean; reason: string; problems: readonly string[] } | undefined;
   testRuns: readonly ShellRecord[];
+  /** The runner's own test run after the submission (evidenceText): command, exit code, output tail. */
+  verification?: string;
   coder: { model: string; turns: number };
   usage: RunUsage;
   costUsd: number;
@@ -90,7 +92,7 @@ export function pullRequestBody(facts: PullRequestFacts): string {
 
 ${summary.trim()}
 
-${facts.unfinished ? unfinishedText(facts, facts.unfinished) : ''}## Evidence: tests run by the agent
+${facts.unfinished ? unfinishedText(facts, facts.unfinished) : ''}${facts.verification ? `## Evidence: the runner's test run\n\n${facts.verification}\n\n` : ''}## Evidence: tests run by the agent
 
 ${tests}
 

@@ -9,6 +9,7 @@ import {
   type GitHttpServer,
   type MessagesRequest,
   type SampleRepo,
+  type SampleRepoOptions,
   startGitHttpServer,
 } from '@anton/testing';
 import { type ProxyProcess, startProxyProcess } from './processes.ts';
@@ -42,8 +43,8 @@ export interface RunnerHarness {
   close(): Promise<void>;
 }
 
-export async function startRunnerHarness(): Promise<RunnerHarness> {
-  const sample = await createSampleRepo();
+export async function startRunnerHarness(sampleOptions: SampleRepoOptions = {}): Promise<RunnerHarness> {
+  const sample = await createSampleRepo(sampleOptions);
   const [anthropic, openai, github, gitServer, tmp] = await Promise.all([
     FakeAnthropic.start(),
     FakeOpenAI.start(),

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { git, makeTempDir, type TempDir } from '../testing/temp-dir.ts';
 import { toolContextAt } from '../testing/tool-context.ts';
 import { LIMITS } from './output-limits.ts';
-import { CODER_TOOLS } from './registry.ts';
+import { CODER_TOOLS, coderTools } from './registry.ts';
 import { runTool } from './run-tool.ts';
 import type { ToolContext } from './tool.ts';
 
@@ -123,6 +123,32 @@ describe('coder tools', () => {
     expect(result).toMatchObject({ shell: { command: 'echo hi; exit 4', exitCode: 4, timedOut: false } });
     // A failing command is information for the model, not a failed tool.
     expect(result.isError).toBeUndefined();
+  });
+
+  it('run_shell_command takes a per-call timeout_seconds up to SHELL_TIMEOUT_MAX, validated by its schema', async () => {
+    const tools = coderTools({ defaultSeconds: 1, maxSeconds: 30 });
+    const short = await toolContextAt(root, {
+      inherited: { PATH: process.env.PATH },
+      timeoutMs: 1_000,
+      limits: { maxProcesses: 4096, maxFileBytes: 1 << 26, cpuSeconds: 60 },
+    });
+    const shell = (input: unknown) => runTool(tools, 'run_shell_command', input, short);
+    const tool = tools.find((t) => t.name === 'run_shell_command');
+    expect(JSON.stringify(tool && toModelJsonSchema(tool.inputSchema))).toContain(
+      '"timeout_seconds":{"description":"Wall-clock limit of this command in seconds (default 1, at most 30)',
+    );
+    expect(tool?.description).toContain('after 1 s unless timeout_seconds asks for up to 30');
+
+    const tooLong = await shell({ command: 'true', timeout_seconds: 31 });
+    expect(tooLong).toMatchObject({ isError: true });
+    expect(tooLong.output).toMatch(/^Invalid arguments for run_shell_command: timeout_seconds: /);
+    expect((await shell({ command: 'true', timeout_seconds: 0 })).isError).toBe(true);
+    expect((await shell({ command: 'true', timeout_seconds: 1.5 })).isError).toBe(true);
+
+    // The default (1 s here) kills a 2 s command; asking for 20 s lets it finish.
+    expect(await shell({ command: 'sleep 2; echo done' })).toMatchObject({ shell: { timedOut: true } });
+    const longer = await shell({ command: 'sleep 2; echo done', timeout_seconds: 20 });
+    expect(longer).toMatchObject({ output: 'done\nExit code 0', shell: { timedOut: false, exitCode: 0 } });
   });
 
   it('submit_changes ends the session with the summary', async () => {

@@ -117,6 +117,23 @@ export class Workspace {
   }
 
   /**
+   * A file of the base commit, read from the private git (never the agent's working tree): its
+   * text when it is a regular file of at most `maxBytes`, else undefined. A symlink is a blob
+   * holding its target's name in git, so it is never followed, in or out of the repository.
+   */
+  async readBaseFile(path: string, maxBytes: number): Promise<string | undefined> {
+    const listed = await this.#git.run(['ls-tree', '-z', this.baseSha, '--', path]);
+    const [meta, name] = listed.split('\0')[0]?.split('\t') ?? [];
+    const [mode, type, object] = meta?.split(' ') ?? [];
+    if (name !== path || type !== 'blob' || object === undefined || (mode !== '100644' && mode !== '100755')) {
+      return undefined;
+    }
+    const size = Number((await this.#git.run(['cat-file', '-s', object])).trim());
+    if (!(size <= maxBytes)) return undefined;
+    return this.#git.run(['cat-file', 'blob', object]);
+  }
+
+  /**
    * Commits the reviewed tree (or, unreviewed, the working tree now) as one commit by anton-bot on
    * the base: commits the agent made itself are not in the runner's repository at all.
    */

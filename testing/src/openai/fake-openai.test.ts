@@ -33,6 +33,24 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 describe('FakeOpenAI with the real SDK', () => {
+  it('answers an unknown or retired model as OpenAI does: 404 model_not_found, not retried', async () => {
+    for (const unknown of ['gpt-4o-nonexistent', 'gpt-4o']) {
+      if (unknown === 'gpt-4o') fake.retire('gpt-4o');
+      const error = await client.chat.completions
+        .create({ model: unknown, messages: [{ role: 'user', content: 'hi' }] })
+        .catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(error).toMatchObject({
+        status: 404,
+        code: 'model_not_found',
+        type: 'invalid_request_error',
+        param: null,
+        message: `404 The model \`${unknown}\` does not exist or you do not have access to it.`,
+      });
+    }
+    expect(fake.failures).toEqual([]);
+  });
+
   it('answers a plain completion with a full ChatCompletion object', async () => {
     fake.enqueue({ content: 'Looks fine.' });
     const completion = await client.chat.completions.create({

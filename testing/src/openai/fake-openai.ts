@@ -19,7 +19,7 @@ export type { FinishReason as ChatFinishReason, ScriptedCompletion } from './scr
 export interface FakeOpenAIOptions {
   /** The key the fake accepts as `Authorization: Bearer` (default: a fixed fake key). */
   apiKey?: string;
-  /** Model ids the fake knows; when given, any other model is a 404 model_not_found. */
+  /** Model ids the fake knows (default KNOWN_OPENAI_MODELS); any other model is a 404 model_not_found. */
   models?: string[];
   /** Prompt tokens from which automatic caching applies: 1024 by default, as at OpenAI. */
   minCacheableTokens?: number;
@@ -41,6 +41,23 @@ export type ChatCompletionHandler = ScriptedReplyHandler<ChatRequest, ScriptedCo
 const COMPLETIONS_PATH = '/v1/chat/completions';
 
 /**
+ * Chat models the fake knows unless told otherwise. OpenAI answers any other id (a typo, or a
+ * snapshot it has shut down) with 404 model_not_found, and so does the fake: it is never kinder.
+ */
+export const KNOWN_OPENAI_MODELS = [
+  'gpt-4o',
+  'gpt-4o-2024-08-06',
+  'gpt-4o-2024-11-20',
+  'gpt-4o-mini',
+  'gpt-4.1',
+  'gpt-4.1-mini',
+  'gpt-5',
+  'gpt-5-mini',
+  'o3',
+  'o4-mini',
+];
+
+/**
  * A protocol-faithful OpenAI Chat Completions API (`POST /v1/chat/completions`) on 127.0.0.1.
  * Point the SDK at `fake.baseURL` (that is `fake.url + '/v1'`; `OPENAI_BASE_URL`) with
  * `apiKey: fake.apiKey`. It checks requests as OpenAI does (Bearer auth, messages and tool-call
@@ -56,7 +73,7 @@ export class FakeOpenAI extends ScriptedApiFake<ChatRequest, ScriptedCompletion>
   readonly apiKey: string;
   readonly usageLog: OpenAIUsageRecord[] = [];
   readonly #cache: ChatPromptCache;
-  readonly #models: string[] | undefined;
+  readonly #models: Set<string>;
   readonly #now: () => number;
   readonly #ids: CompletionIds = {
     completion: () => `chatcmpl-fake${this.nextId()}`,
@@ -66,7 +83,7 @@ export class FakeOpenAI extends ScriptedApiFake<ChatRequest, ScriptedCompletion>
   private constructor(options: FakeOpenAIOptions) {
     super(COMPLETIONS_PATH, 'completion');
     this.apiKey = options.apiKey ?? 'sk-proj-fake-key';
-    this.#models = options.models;
+    this.#models = new Set(options.models ?? KNOWN_OPENAI_MODELS);
     this.#now = options.now ?? Date.now;
     this.#cache = new ChatPromptCache(options.minCacheableTokens ?? 1024, this.#now);
   }
@@ -108,6 +125,12 @@ export class FakeOpenAI extends ScriptedApiFake<ChatRequest, ScriptedCompletion>
     return this.fault(openAIFault(503, error, this.requestId()), times);
   }
 
+  /** Shuts a model down, as OpenAI does at a model's retirement date: from now on it is a 404 model_not_found. */
+  retire(model: string): this {
+    this.#models.delete(model);
+    return this;
+  }
+
   clearCache(): void {
     this.#cache.clear();
   }
@@ -115,7 +138,7 @@ export class FakeOpenAI extends ScriptedApiFake<ChatRequest, ScriptedCompletion>
   protected override async respond(recorded: RecordedRequest, res: ServerResponse, requestId: string): Promise<void> {
     checkAuth(recorded.headers, this.apiKey);
     if (recorded.json === undefined) throw badRequest('We could not parse the JSON body of your request.');
-    const request = validateChatRequest(recorded.json, this.#models);
+    const request = validateChatRequest(recorded.json, [...this.#models]);
     if (request.stream) throw new ScriptError('FakeOpenAI does not emulate streaming (stream: true)');
     if (typeof request.n === 'number' && request.n !== 1) throw new ScriptError('FakeOpenAI answers n = 1 only');
     const reply = await this.scriptedReply(request, recorded);

@@ -117,6 +117,7 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
         RABBITMQ_URL: vhost.url,
         PORT: String(ingesterPort),
         HOST: '127.0.0.1',
+        METRICS_PORT: '0', // two ingesters run here: neither takes the default 9090
         LOG_LEVEL: 'info',
       },
       logDir: ctx.logDir,
@@ -141,6 +142,7 @@ export async function ingesterThroughput(ctx: BenchContext): Promise<FigureResul
         RABBITMQ_URL: vhost.url,
         PORT: String(podPort),
         HOST: '127.0.0.1',
+        METRICS_PORT: '0', // two ingesters run here: neither takes the default 9090
         LOG_LEVEL: 'info',
       },
       logDir: ctx.logDir,

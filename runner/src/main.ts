@@ -21,6 +21,8 @@ async function finish(logger: Logger, path: string | undefined, ended: RunOutcom
   logger.info({ result: ended.result, exit_code: ended.exitCode }, 'run finished');
   const failed = await writeTerminationLog(path, encodeRunnerResult(ended.result));
   if (failed) logger.warn({ err: failed, path }, 'cannot write the termination log');
+  // pino writes stdout asynchronously: the result line must be out before the process is.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
   process.exit(ended.exitCode);
 }
 
